@@ -1,0 +1,176 @@
+"""`tasrih classify`: the command-line face of the inference module."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Input that cannot be classified; the message says what to fix."""
+
+
+def decode_input(raw: bytes, name: str) -> str:
+    if b"\x00" in raw:
+        raise InputError(f"{name}: binary data (NUL bytes), not text; give a UTF-8 text or JSONL file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{name}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                         f"convert it with `iconv -t UTF-8`") from None
+    if not text.strip():
+        raise InputError(f"{name}: {'empty' if not text else 'only whitespace'}, nothing to classify")
+    return text
+
+
+def read_source(src: str) -> list[tuple[str, str, bytes]]:
+    """(name, doc id, raw bytes) per input file: '-' is stdin, a folder gives its .txt and .jsonl files."""
+    if src == "-":
+        return [("<stdin>", "stdin", sys.stdin.buffer.read())]
+    path = Path(src)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".txt", ".jsonl") and p.is_file())
+        if not files:
+            raise InputError(f"{path}: no .txt or .jsonl files in this folder")
+        return [(str(p), p.stem, p.read_bytes()) for p in files]
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    return [(str(path), path.stem, path.read_bytes())]
+
+
+def iter_documents(name: str, doc: str, text: str, jsonl: bool, skip_bad: bool,
+                   warn) -> Iterator[tuple[str, str]]:
+    """(doc id, article text) pairs; a JSONL of articles has one {"id", "text"} object a line."""
+    if not jsonl:
+        yield doc, text
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError('each line must be an object with a string "text"')
+            if not obj["text"].strip():
+                raise ValueError('"text" is empty')
+            yield str(obj.get("id", f"{doc}:{n}")), obj["text"]
+        except (json.JSONDecodeError, ValueError) as e:
+            msg = f"{name}:{n}: {e.msg if isinstance(e, json.JSONDecodeError) else e}"
+            if not skip_bad:
+                raise InputError(msg + " (use --skip-bad to report bad lines and go on)") from None
+            warn(f"skipped {msg}")
+
+
+def validate_jsonl(name: str, text: str, skip_bad: bool, warn) -> None:
+    """Check every line before any output is written, so a bad line never leaves partial output."""
+    for _ in iter_documents(name, name, text, True, skip_bad, warn):
+        pass
+
+
+def format_table(rows: list[dict], min_conf: float | None) -> str:
+    out = [f"{'#':>3}  {'label':<11} {'conf':>5}  {'actor':<28} {'target':<28} text"]
+    for r in rows:
+        conf = r["scores"][r["label"]]
+        flag = "?" if min_conf is not None and conf < min_conf else " "
+        actor = (r["actor"] or {}).get("text") or (f"({r['actor_resolved']})" if r["actor_resolved"] else "-")
+        target = (r["target"] or {}).get("text") or "-"
+        text = r["text"] if len(r["text"]) <= 70 else r["text"][:67] + "..."
+        also = f" +{','.join(r['also'])}" if r["also"] else ""
+        out.append(f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} {actor[:28]:<28} "
+                   f"{target[:28]:<28} {text}")
+    return "\n".join(out)
+
+
+def add_classify_parser(sub) -> None:
+    p = sub.add_parser(
+        "classify", help="label every sentence of articles (JSON Lines out)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Split articles into sentences and label each one as accusation, denial, agreement, "
+                    "demand or none, with the actor who makes the claim and its target.",
+        epilog="input:\n  FILE        a UTF-8 article (.txt), or a JSONL of articles ({\"id\", \"text\"} a line)\n"
+               "  DIR         every .txt and .jsonl file in it\n  -           standard input (the default)\n"
+               "output:\n  one JSON object per sentence: doc, sentence_index, text, label, scores, also,\n"
+               "  actor, actor_resolved, actor_code, target (spans as {start, end, text}).\n"
+               "examples:\n  tasrih classify seeds/000_17ba21f3bbc6b9cb.txt --format table\n"
+               "  tasrih classify articles.jsonl -o labels.jsonl")
+    p.add_argument("input", nargs="?", default="-", help="file, folder or - for stdin (default -)")
+    p.add_argument("--model", help="model directory (default: the model that ships with tasrih)")
+    p.add_argument("--sentences", action="store_true", help="input is one sentence a line (no splitting)")
+    p.add_argument("--jsonl", action="store_true", help="input is JSONL of articles even without .jsonl suffix")
+    p.add_argument("--format", choices=["jsonl", "table"], default="jsonl", help="output format (default jsonl)")
+    p.add_argument("-o", "--output", help="write here instead of stdout (written whole or not at all)")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="mark predictions whose label probability is below P as low_confidence")
+    p.add_argument("--skip-bad", action="store_true", help="report bad JSONL lines and classify the rest")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.set_defaults(func=run_classify)
+
+
+def run_classify(args) -> int:
+    from infer.predict import ModelLoadError, Tasrih
+
+    warn = lambda m: print(f"tasrih: {m}", file=sys.stderr)  # noqa: E731
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        raise InputError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    inputs = []
+    for name, doc, raw in read_source(args.input):
+        text = decode_input(raw, name)
+        jsonl = args.jsonl or name.endswith(".jsonl")
+        if jsonl:
+            validate_jsonl(name, text, args.skip_bad, warn)
+        inputs.append((name, doc, text, jsonl))
+    try:
+        model = Tasrih.from_pretrained(args.model, device=args.device)
+    except ModelLoadError as e:
+        raise InputError(str(e)) from None
+
+    def rows() -> Iterator[dict]:
+        for name, doc, text, jsonl in inputs:
+            for doc_id, article in iter_documents(name, doc, text, jsonl, True, lambda m: None):
+                if args.sentences:
+                    lines = [s.strip() for s in article.splitlines() if s.strip()]
+                    it = model.classify_sentences(lines, doc=doc_id, batch_size=args.batch_size)
+                else:
+                    it = model.classify_text(article, doc=doc_id, batch_size=args.batch_size)
+                for row in it:
+                    if args.min_confidence is not None:
+                        row["low_confidence"] = row["scores"][row["label"]] < args.min_confidence
+                    if row["windows"] > 1:
+                        warn(f"{doc_id} sentence {row['sentence_index']}: longer than the model's window, "
+                             f"read in {row['windows']} windows")
+                    yield row
+
+    write_output(args, rows())
+    return 0
+
+
+def write_output(args, rows: Iterator[dict]) -> None:
+    """Stream JSONL to stdout; a file given with -o is written to a temporary name, then renamed."""
+    if args.output:
+        out_path = Path(args.output)
+        fd, tmp = tempfile.mkstemp(dir=out_path.parent or ".", prefix=f".{out_path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                emit(f, args, rows)
+            os.replace(tmp, out_path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    else:
+        emit(sys.stdout, args, rows)
+
+
+def emit(f, args, rows: Iterator[dict]) -> None:
+    if args.format == "table":
+        f.write(format_table(list(rows), args.min_confidence) + "\n")
+        return
+    for row in rows:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")

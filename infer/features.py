@@ -1,0 +1,85 @@
+"""From raw sentences to model inputs, and from word tags back to raw spans.
+
+Spans are predicted per *word* (the first sub-word token of each word carries
+the tag), and words carry their offsets in the raw sentence, so a predicted
+span always satisfies ``text[start:end] == span["text"]`` whatever the
+normaliser or tokenizer did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infer.normalize import Normalizer
+from infer.text import Piece, split_words
+
+
+@dataclass
+class Segment:
+    """A window of a sentence's words that fits the model's maximum length."""
+
+    sentence: int
+    first_word: int
+    input_ids: list[int]
+    word_ids: list[int | None]  # per token: index of the word in the sentence, None for special tokens
+
+
+def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: int
+           ) -> tuple[list[list[Piece]], list[Segment]]:
+    """Split each sentence into words and its words into windows of at most ``max_length`` tokens."""
+    words = [split_words(s) for s in sentences]
+    # Tokenise every word once, in one call to the fast tokenizer.
+    flat = [normalizer(w.text) for ws in words for w in ws]
+    pieces = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+    budget = max_length - 2
+    segments: list[Segment] = []
+    k = 0
+    for si, ws in enumerate(words):
+        ids: list[int] = []
+        wids: list[int | None] = []
+        first = 0
+        for wi in range(len(ws)):
+            p = pieces[k] or [tokenizer.unk_token_id]
+            k += 1
+            p = p[:budget]  # a single absurdly long "word" still has to fit one window
+            if ids and len(ids) + len(p) > budget:
+                segments.append(_segment(tokenizer, si, first, ids, wids))
+                ids, wids, first = [], [], wi
+            ids.extend(p)
+            wids.extend([wi] * len(p))
+        segments.append(_segment(tokenizer, si, first, ids, wids))
+    return words, segments
+
+
+def _segment(tokenizer, si: int, first: int, ids: list[int], wids: list[int | None]) -> Segment:
+    return Segment(si, first, [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id], [None, *wids, None])
+
+
+def first_token_positions(seg: Segment) -> dict[int, int]:
+    """Word index -> position of its first token in the segment."""
+    pos: dict[int, int] = {}
+    for i, w in enumerate(seg.word_ids):
+        if w is not None and w not in pos:
+            pos[w] = i
+    return pos
+
+
+def spans_from_tags(tags: list[str], probs: list[float], words: list[Piece], text: str, role: str) -> dict | None:
+    """The best-scoring BIO span of ``role`` as ``{"start", "end", "text"}`` in raw offsets."""
+    best, best_score = None, 0.0
+    i = 0
+    while i < len(tags):
+        if tags[i] in (f"B-{role}", f"I-{role}"):
+            j = i + 1
+            while j < len(tags) and tags[j] == f"I-{role}":
+                j += 1
+            score = sum(probs[i:j]) / (j - i)
+            if score > best_score:
+                best, best_score = (i, j), score
+            i = j
+        else:
+            i += 1
+    if best is None:
+        return None
+    start, end = words[best[0]].start, words[best[1] - 1].end
+    return {"start": start, "end": end, "text": text[start:end]}

@@ -1,0 +1,81 @@
+"""Structured schema of the Hydra configuration in conf/.
+
+Registered with Hydra's ConfigStore, so a key that is not declared here
+(a typo such as ``trainer.lrr=3e-5``) fails at once with a message that
+names the key, instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class ModelConfig:
+    # "tasrih" = the BERT encoder with sentence and span heads; "baseline" = TF-IDF + CRF.
+    kind: str = "tasrih"
+    name: str = MISSING
+    # A hub id (aubmindlab/bert-base-arabertv02) or a local directory saved with save_pretrained.
+    name_or_path: str = MISSING
+    # "basic" or "arabert:<model name>" (ArabertPreprocessor), applied word by word.
+    normalizer: str = "basic"
+    max_seq_length: int = 128
+    # When set and name_or_path does not exist, build the local BERT of this size there first.
+    local_size: str | None = None
+    dropout: float = 0.1
+    span_loss_weight: float = 1.0
+    also_loss_weight: float = 0.5
+
+
+@dataclass
+class DataConfig:
+    train: str = "data/train.jsonl"
+    dev: str = "data/dev.jsonl"
+    test: str = "data/test.jsonl"
+    # Splits evaluated after training; the first one also gets predictions.jsonl and report.md.
+    eval_splits: list[str] = field(default_factory=lambda: ["dev", "test"])
+    # Train on this share of train (documents kept whole), for learning curves.
+    train_fraction: float = 1.0
+
+
+@dataclass
+class TrainerConfig:
+    lr: float = 5e-5
+    head_lr: float | None = None  # heads learn faster than a pretrained encoder; None = lr
+    epochs: int = 3
+    max_steps: int = -1  # > 0 stops after this many optimiser steps (smoke tests, sweeps)
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    grad_clip: float = 1.0
+    device: str = "auto"  # auto = cuda when present, else cpu
+    precision: str = "auto"  # auto = bf16/fp16 autocast on cuda, fp32 on cpu
+    num_threads: int = 0  # 0 = torch's default
+    log_every: int = 20
+    checkpoint_every: int = 0  # 0 = no mid-run checkpoints
+    keep_checkpoints: int = 2
+    resume: bool = False  # continue from the latest complete checkpoint in the output dir
+    resume_from: str | None = None  # or from this checkpoint directory
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    experiment: str = "default"
+    seed: int = 42
+    # Where the run directory goes; empty = Hydra's output dir for this run.
+    output_dir: str = ""
+
+
+def register() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=Config)
+    cs.store(group="model", name="model_schema", node=ModelConfig)
+    cs.store(group="trainer", name="trainer_schema", node=TrainerConfig)
+    cs.store(group="data", name="data_schema", node=DataConfig)

@@ -1,0 +1,30 @@
+"""Evaluate a saved model on dataset files: `tasrih evaluate --model DIR --data FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infer.predict import Tasrih
+from train.data import Dataset
+from train.metrics import evaluate_predictions
+from train.report import write_report
+
+
+def predict_records(model: Tasrih, ds: Dataset, batch_size: int = 64) -> list[dict]:
+    return model.predict([r.data["text"] for r in ds.records], batch_size=batch_size)
+
+
+def evaluate_splits(model: Tasrih, splits: dict[str, tuple[Path, Dataset]], out: Path, title: str,
+                    batch_size: int = 64, extra: dict | None = None) -> dict:
+    """Metrics per split; the first split's predictions, report and confusion matrix go to ``out``."""
+    metrics = {"model": title, **(extra or {}), "splits": {}}
+    first = None
+    for name, (path, ds) in splits.items():
+        gold = [r.data for r in ds.records]
+        pred = predict_records(model, ds, batch_size)
+        m = evaluate_predictions(gold, pred)
+        metrics["splits"][name] = {"split": name, "file": str(path), **m}
+        if first is None:
+            first = (gold, pred)
+    write_report(out, metrics, *first, title=title)
+    return metrics
