@@ -65,6 +65,8 @@ def _is_abbreviation_or_number(line: str, i: int) -> bool:
     after = line[i + 1 : i + 2]
     if before[-1:].isdigit() and after.isdigit():
         return True  # 3.5, 1.200
+    if after.isascii() and after.isalnum():
+        return True  # www.spa.gov.sa, U.S.A (a missing space before Arabic text still ends a sentence)
     word = re.search(rf"[{_WORD_CHARS}.]+$", before)
     if not word:
         return False

@@ -19,6 +19,7 @@ import argparse
 import csv
 import gzip
 import json
+import math
 import random
 import re
 from collections import defaultdict
@@ -113,7 +114,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--batches", type=int, default=8)
+    ap.add_argument("--second-wave", action="store_true",
+                    help="append stricter-cue train candidates for the classes still short of 250")
     args = ap.parse_args()
+    if args.second_wave:
+        second_wave(args.corpus, args.out, {"denial": 420, "agreement": 260, "accusation": 220},
+                    first_batch=args.batches, n_batches=6, seed=args.seed + 1)
+        return
     rng = random.Random(args.seed)
 
     snn = load_saudinewsnet(args.corpus / "saudinewsnet" / "articles.jsonl.gz")
@@ -222,6 +229,55 @@ def render(path: Path, heading: str, items) -> None:
                 lines.append(f"[{s['id']}] {s['text']}")
             lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+# ---- second wave --------------------------------------------------------------------------------
+# After the first pass, denial, agreement and accusation were short of 250 in train. These stricter
+# cues pre-select more candidates of those kinds from train outlets only; annotators still decide.
+STRONG_CUES = {
+    "denial": r"\bنفى|\bنفت|\bينفي|\bتنفي|لا صحة|عن الصحة|كذّب|\bرفض|\bيرفض|\bترفض|\bرفضت|تحفظ",
+    "agreement": r"اتفق|وقّع|وقع(?:ت|ا)? (?:على )?(?:اتفاق|مذكرة)|وافق|رحّب|رحب|أيّد|أيد|يؤيد|صادق|أقر|اعتمد",
+    "accusation": r"اتهم|يتهم|تتهم|اتهامات|حمّل|حمل\S* .{0,30}مسؤولية|يقف وراء|تقف وراء",
+}
+
+
+def second_wave(corpus: Path, out: Path, per_class: dict[str, int], first_batch: int, n_batches: int,
+                seed: int) -> None:
+    rng = random.Random(seed)
+    old = [json.loads(line) for line in open(out / "candidates.jsonl", encoding="utf-8")]
+    used = {c["text"] for c in old}
+    used_docs = {c["doc"] for c in old}
+    docs = load_saudinewsnet(corpus / "saudinewsnet" / "articles.jsonl.gz") + load_gsr(corpus / "arabic_event_gsr")
+    rng.shuffle(docs)
+    picked = {k: [] for k in per_class}
+    for d in docs:
+        if SPLIT_OF_OUTLET[d["source"]] != "train" or d["doc"] in used_docs:
+            continue
+        for s in sentences_of(d):
+            if not MIN_CHARS <= len(s["text"]) <= MAX_CHARS or s["text"] in used:
+                continue
+            for cls, rx in STRONG_CUES.items():
+                if len(picked[cls]) < per_class[cls] and re.search(rx, s["text"]):
+                    s.update(selection="cue2:" + cls, split="train")
+                    picked[cls].append((d, s))
+                    used.add(s["text"])
+                    break
+            else:
+                continue
+            break  # one sentence per article keeps the stories varied
+    items = [("single", d, [s]) for v in picked.values() for d, s in v]
+    rng.shuffle(items)
+    size = math.ceil(len(items) / n_batches)
+    with open(out / "candidates.jsonl", "a", encoding="utf-8") as f:
+        for k in range(n_batches):
+            b = first_batch + k
+            chunk = items[k * size:(k + 1) * size]
+            render(out / "batches" / f"batch_{b:02d}.md", f"Annotation batch {b:02d}", chunk)
+            for _, d, sents in chunk:
+                for s in sents:
+                    f.write(json.dumps({k2: s[k2] for k2 in ("id", "doc", "source", "text", "selection", "split")}
+                                       | {"batch": b}, ensure_ascii=False) + "\n")
+    print({k: len(v) for k, v in picked.items()}, f"in batches {first_batch}..{first_batch + n_batches - 1}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from infer.cli import InputError, add_classify_parser
+from train.labelstudio import add_parsers as add_labelstudio_parsers
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -145,12 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "each bad record and exits 1 if there is any.")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=run_validate)
-    try:
-        from train.labelstudio import add_parsers
-    except ImportError:  # pragma: no cover - module added with the dataset
-        pass
-    else:
-        add_parsers(dsub)
+    add_labelstudio_parsers(dsub)
 
     b = sub.add_parser("build-local-model", help="build the offline stand-in for AraBERT",
                        description="Build a randomly initialised BERT whose WordPiece vocabulary is trained on "

@@ -1,0 +1,37 @@
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_TEXT = REPO / "seeds" / "000_17ba21f3bbc6b9cb.txt"
+SEED_GOLD = REPO / "data" / "seed.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """The real local BERT builder: WordPiece trained on the shipped text, saved with save_pretrained."""
+    from train.local_model import build_local_model
+
+    return build_local_model("tiny", tmp_path_factory.mktemp("tiny-bert"),
+                             text=REPO / "data" / "unlabeled" / "news_sentences.txt.gz", max_sentences=5000)
+
+
+@pytest.fixture(scope="session")
+def seed_splits(tmp_path_factory) -> dict[str, Path]:
+    """The seed article cut into three documents, so that every label is in train."""
+    rows = read_jsonl(SEED_GOLD)
+    d = tmp_path_factory.mktemp("seed-splits")
+    out = {}
+    for name, idx in {"train": [0, 1, 2, 6, 7, 9], "dev": [3, 5, 8, 10], "test": [4, 11]}.items():
+        out[name] = write_jsonl(d / f"{name}.jsonl", [dict(rows[i], doc=f"seed-000-{name}") for i in idx])
+    return out

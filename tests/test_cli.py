@@ -1,0 +1,56 @@
+"""The `tasrih` command as a user runs it: a real subprocess, real files, real exit codes."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SEED_TEXT
+
+SUBCOMMANDS = [["train"], ["classify"], ["evaluate"], ["data", "validate"], ["build-local-model"]]
+
+
+def tasrih(*args, stdin: bytes | None = None):
+    return subprocess.run([sys.executable, "-m", "train.cli", *args], input=stdin, capture_output=True, timeout=300)
+
+
+@pytest.mark.parametrize("sub", SUBCOMMANDS, ids=lambda s: " ".join(s))
+def test_every_subcommand_explains_itself(sub):
+    r = tasrih(*sub, "--help")
+    assert r.returncode == 0
+    assert len(r.stdout.decode()) > 300  # a description of inputs and outputs, not a bare usage line
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "tasrih: error: <stdin>: empty, nothing to classify"),
+    (b" \n\t \n", "tasrih: error: <stdin>: only whitespace, nothing to classify"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "tasrih: error: <stdin>: binary data (NUL bytes), not text; give a UTF-8 text "
+                                   "or JSONL file"),
+    ("قال الوزير".encode("cp1256"), "tasrih: error: <stdin>: not UTF-8 text (byte 0xde at offset 0); convert it "
+                                     "with `iconv -t UTF-8`"),
+])
+def test_bad_input_gets_one_line_and_a_non_zero_exit(data, message):
+    r = tasrih("classify", "-", stdin=data)
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == message
+    assert r.stdout == b""
+
+
+def test_missing_file_and_bad_model_dir(tmp_path):
+    r = tasrih("classify", str(tmp_path / "nope.txt"))
+    assert (r.returncode, r.stderr.decode().strip()) == (2, f"tasrih: error: {tmp_path / 'nope.txt'}: no such file")
+    r = tasrih("classify", str(SEED_TEXT), "--model", str(tmp_path))
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == (f"tasrih: error: {tmp_path / 'config.json'}: missing; a model directory "
+                                         f"needs config.json")
+
+
+def test_bad_jsonl_line_stops_before_any_output(tmp_path):
+    f = tmp_path / "articles.jsonl"
+    f.write_text('{"id": "a", "text": "قال الوزير."}\n{"id": "b"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = tasrih("classify", str(f), "-o", str(out))
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == (f'tasrih: error: {f}:2: each line must be an object with a string "text" '
+                                         f"(use --skip-bad to report bad lines and go on)")
+    assert not out.exists()
