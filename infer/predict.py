@@ -24,6 +24,11 @@ from infer.text import split_sentences
 DEFAULT_MODEL = Path(__file__).resolve().parent / "default_model"
 
 
+def make_runner(backend: str, path: Path, model: TasrihModel):
+    """The callable that turns (input_ids, attention_mask) into (label, also, span) logits."""
+    return TorchRunner(model)
+
+
 class ModelLoadError(Exception):
     """A model directory that cannot be used; the message names the file at fault."""
 
@@ -67,23 +72,44 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
-class Tasrih:
-    """A trained tasrih model with its tokenizer and normaliser."""
+class TorchRunner:
+    """Runs a batch through the PyTorch model; other backends (infer/fast.py) offer the same call."""
 
-    def __init__(self, model: TasrihModel, tokenizer, name: str = "tasrih"):
+    def __init__(self, model: TasrihModel):
+        self.model = model.eval()
+
+    @torch.inference_mode()
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor):
+        out = self.model(input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device))
+        return out.label_logits, out.also_logits, out.span_logits
+
+
+BACKENDS = ("torch",)
+
+
+class Tasrih:
+    """A trained tasrih model with its tokenizer, normaliser and the backend that runs it."""
+
+    def __init__(self, model: TasrihModel, tokenizer, name: str = "tasrih", runner=None, backend: str = "torch"):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
+        self.backend = backend
+        self.runner = runner or TorchRunner(self.model)
         self.config: TasrihConfig = model.config
         self.normalizer = Normalizer(self.config.normalizer)
         self.max_length = min(self.config.max_seq_length, self.config.max_position_embeddings)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, device: str | None = None) -> Tasrih:
+    def from_pretrained(cls, path: str | Path | None = None, device: str | None = None,
+                        backend: str = "torch") -> Tasrih:
+        """Load a saved model; ``backend`` picks how it runs (see BACKENDS)."""
         from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # loading a small model needs no progress bar on stderr
+        if backend not in BACKENDS:
+            raise ModelLoadError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
         path = Path(path) if path is not None else DEFAULT_MODEL
         check_model_dir(path)
         try:
@@ -91,12 +117,11 @@ class Tasrih:
             tokenizer = AutoTokenizer.from_pretrained(str(path))
         except (OSError, ValueError, RuntimeError) as e:
             raise ModelLoadError(f"{path}: cannot be loaded ({str(e).splitlines()[0]})") from None
-        return cls(model.to(pick_device(device)), tokenizer, name=path.name)
+        model = model.to(pick_device(device))
+        return cls(model, tokenizer, name=path.name, runner=make_runner(backend, path, model), backend=backend)
 
-    @torch.inference_mode()
     def _forward(self, segments: list[Segment], batch_size: int):
         """Run segments through the model, shortest first so each batch pads little."""
-        device = self.model.device
         order = sorted(range(len(segments)), key=lambda i: len(segments[i].input_ids))
         results: list = [None] * len(segments)
         for b in range(0, len(order), batch_size):
@@ -108,10 +133,10 @@ class Tasrih:
                 n = len(segments[i].input_ids)
                 ids[r, :n] = torch.tensor(segments[i].input_ids)
                 mask[r, :n] = 1
-            out = self.model(input_ids=ids.to(device), attention_mask=mask.to(device))
-            label_p = out.label_logits.float().softmax(-1).cpu()
-            also_p = out.also_logits.float().sigmoid().cpu()
-            span_p = out.span_logits.float().softmax(-1).cpu()
+            label_logits, also_logits, span_logits = self.runner(ids, mask)
+            label_p = label_logits.float().softmax(-1).cpu()
+            also_p = also_logits.float().sigmoid().cpu()
+            span_p = span_logits.float().softmax(-1).cpu()
             for r, i in enumerate(idx):
                 results[i] = (label_p[r], also_p[r], span_p[r])
         return results

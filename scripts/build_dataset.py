@@ -112,11 +112,42 @@ def build(first, second, cands) -> None:
     print(json.dumps(stats))
 
 
+def markdown_stats(cands: dict) -> str:
+    """Tables for the data card: label and outlet counts per split, and how sentences were chosen."""
+    from infer.labels import LABELS
+
+    rows = {s: [json.loads(line) for line in open(ROOT / f"{s}.jsonl", encoding="utf-8")]
+            for s in ("train", "dev", "test")}
+    out = ["| split | sentences | documents | " + " | ".join(LABELS) + " |", "|---" * (3 + len(LABELS)) + "|"]
+    for s, rs in rows.items():
+        c = Counter(r["label"] for r in rs)
+        out.append(f"| {s} | {len(rs)} | {len({r['doc'] for r in rs})} | "
+                   + " | ".join(f"{c[lab]} ({100 * c[lab] / len(rs):.0f}%)" for lab in LABELS) + " |")
+    out += ["", "| split | outlet | sentences | claims |", "|---|---|---|---|"]
+    for s, rs in rows.items():
+        for src, n in sorted(Counter(r["source"] for r in rs).items()):
+            claims = sum(1 for r in rs if r["source"] == src and r["label"] != "none")
+            out.append(f"| {s} | {src} | {n} | {claims} |")
+    out += ["", "| split | how chosen | sentences | claims |", "|---|---|---|---|"]
+    for s, rs in rows.items():
+        sel = Counter(cands[r["id"]]["selection"].split(":")[0] for r in rs)
+        for k, n in sorted(sel.items()):
+            claims = sum(1 for r in rs if cands[r["id"]]["selection"].split(":")[0] == k and r["label"] != "none")
+            out.append(f"| {s} | {k} | {n} | {claims} |")
+    total = sum(len(v) for v in rows.values())
+    whole = sum(1 for rs in rows.values() for r in rs if cands[r["id"]]["selection"] == "whole")
+    out += ["", f"Whole-article sentences: {whole} of {total} ({100 * whole / total:.0f}%)."]
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["disagreements", "build"])
+    ap.add_argument("action", choices=["disagreements", "build", "stats"])
     args = ap.parse_args()
     cands = load_candidates()
+    if args.action == "stats":
+        print(markdown_stats(cands))
+        return
     first = read_all("batch_*.jsonl", cands)
     second = read_all("double_*.jsonl", cands)
     if args.action == "disagreements":

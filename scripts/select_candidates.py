@@ -116,7 +116,12 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=8)
     ap.add_argument("--second-wave", action="store_true",
                     help="append stricter-cue train candidates for the classes still short of 250")
+    ap.add_argument("--third-wave", action="store_true", help="append explicit-denial train candidates")
     args = ap.parse_args()
+    if args.third_wave:
+        second_wave(args.corpus, args.out, {"denial": 90}, first_batch=14, n_batches=1, seed=args.seed + 2,
+                    cues=STRICT_DENIAL)
+        return
     if args.second_wave:
         second_wave(args.corpus, args.out, {"denial": 420, "agreement": 260, "accusation": 220},
                     first_batch=args.batches, n_batches=6, seed=args.seed + 1)
@@ -241,8 +246,12 @@ STRONG_CUES = {
 }
 
 
+# Third wave: denial was still short of 250 in train; only explicit denial verbs this time.
+STRICT_DENIAL = {"denial": r"(?:^|\s)[وف]?(?:نفى|نفت|ينفي|تنفي|نفوا|كذّب|كذبت)(?:\s|$)|لا صحة|عن الصحة"}
+
+
 def second_wave(corpus: Path, out: Path, per_class: dict[str, int], first_batch: int, n_batches: int,
-                seed: int) -> None:
+                seed: int, cues: dict[str, str] = STRONG_CUES) -> None:
     rng = random.Random(seed)
     old = [json.loads(line) for line in open(out / "candidates.jsonl", encoding="utf-8")]
     used = {c["text"] for c in old}
@@ -256,9 +265,9 @@ def second_wave(corpus: Path, out: Path, per_class: dict[str, int], first_batch:
         for s in sentences_of(d):
             if not MIN_CHARS <= len(s["text"]) <= MAX_CHARS or s["text"] in used:
                 continue
-            for cls, rx in STRONG_CUES.items():
+            for cls, rx in cues.items():
                 if len(picked[cls]) < per_class[cls] and re.search(rx, s["text"]):
-                    s.update(selection="cue2:" + cls, split="train")
+                    s.update(selection="cue2:" + cls if cues is STRONG_CUES else "cue3:" + cls, split="train")
                     picked[cls].append((d, s))
                     used.add(s["text"])
                     break

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from infer.cli import InputError, add_classify_parser
+from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -159,12 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.set_defaults(func=run_build_local_model)
 
-    try:
-        from infer.server import add_serve_parser
-    except ImportError:  # pragma: no cover - server dependencies missing
-        pass
-    else:
-        add_serve_parser(sub)
+    add_serve_parser(sub)
     return ap
 
 

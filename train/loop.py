@@ -270,6 +270,8 @@ def train(cfg: DictConfig) -> dict:
             running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
             bar.update(1)
             bar.set_postfix(loss=f"{running:.3f}", epoch=epoch)
+            if bar.disable and step % t.log_every == 0:  # no progress bar in a log file: say it in lines
+                log.info("step %d/%d epoch %d loss %.4f", step, total, epoch, running)
             if t.checkpoint_every and step % t.checkpoint_every == 0:
                 save_checkpoint(ckpt_root, step, model, tokenizer, optimizer, scheduler,
                                 {"step": step, "epoch": epoch, "batch_in_epoch": b + 1}, t.keep_checkpoints)
