@@ -92,11 +92,10 @@ def build(first, second, cands) -> None:
         adjudicated = {r["id"]: r for r in read_annotations(adj_file, cands)[0]}
     final = {}
     for i, rec in first.items():
-        if i in second and differs(rec, second[i]):
-            if i not in adjudicated:
-                raise SystemExit(f"{i}: the two annotations differ and there is no adjudication for it")
-            rec = adjudicated[i]
-        final[i] = rec
+        if i in second and differs(rec, second[i]) and i not in adjudicated:
+            raise SystemExit(f"{i}: the two annotations differ and there is no adjudication for it")
+        # The third pass wins: it settles disagreements and corrects records that break a settled rule.
+        final[i] = adjudicated.get(i, rec)
     missing = set(cands) - set(final)
     if missing:
         raise SystemExit(f"{len(missing)} candidates have no annotation, e.g. {sorted(missing)[:3]}")
@@ -107,7 +106,8 @@ def build(first, second, cands) -> None:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(split, len(rows), dict(Counter(r["label"] for r in rows)))
     stats = agreement(first, second)
-    stats["adjudicated"] = sum(1 for i in second if i in first and differs(first[i], second[i]))
+    stats["adjudicated_disagreements"] = sum(1 for i in second if i in first and differs(first[i], second[i]))
+    stats["third_pass_decisions"] = len(adjudicated)
     (ROOT / "annotation" / "agreement.json").write_text(json.dumps(stats, indent=2), encoding="utf-8")
     print(json.dumps(stats))
 
