@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from infer.text import lone_surrogate
 
 
 class InputError(Exception):
@@ -16,6 +19,10 @@ class InputError(Exception):
 
 
 def decode_input(raw: bytes, name: str) -> str:
+    for bom, enc in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                     (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if raw.startswith(bom):  # text, but not in the encoding we read: say which, not "binary"
+            raise InputError(f"{name}: {enc} text, not UTF-8; convert it with `iconv -f {enc} -t UTF-8`")
     if b"\x00" in raw:
         raise InputError(f"{name}: binary data (NUL bytes), not text; give a UTF-8 text or JSONL file")
     try:
@@ -26,6 +33,25 @@ def decode_input(raw: bytes, name: str) -> str:
     if not text.strip():
         raise InputError(f"{name}: {'empty' if not text else 'only whitespace'}, nothing to classify")
     return text
+
+
+def release_freed_memory() -> None:
+    """Have glibc hand freed tensor memory back to the system at once, so a long input runs in flat memory.
+
+    The tensors of a batch are freed after it, but glibc's malloc raises its mmap threshold after such
+    frees and from then on keeps blocks of that size in the heap, where batch shapes that vary from one
+    batch to the next fragment it: without this, `tasrih classify` grew by some 150 MiB over a
+    200,000-word article (bench/long_article.py, docs/robustness.md). A fixed threshold of 256 KiB keeps
+    the peak flat, for some 10-20% of time on the tiny model. A no-op where malloc is not glibc's.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD; also turns the dynamic threshold off
+    except (OSError, AttributeError):
+        pass
 
 
 def read_source(src: str) -> list[tuple[str, str, bytes]]:
@@ -51,7 +77,9 @@ def iter_documents(name: str, doc: str, text: str, jsonl: bool, skip_bad: bool,
     if not jsonl:
         yield doc, text
         return
-    for n, line in enumerate(text.splitlines(), 1):
+    # Lines end at \n, \r\n or \r (which a JSON string cannot hold raw), not at U+2028, U+0085 and the
+    # other breaks of str.splitlines(), which may stand unescaped inside a JSON string.
+    for n, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
         if not line.strip():
             continue
         try:
@@ -60,7 +88,12 @@ def iter_documents(name: str, doc: str, text: str, jsonl: bool, skip_bad: bool,
                 raise ValueError('each line must be an object with a string "text"')
             if not obj["text"].strip():
                 raise ValueError('"text" is empty')
-            yield str(obj.get("id", f"{doc}:{n}")), obj["text"]
+            doc_id = str(obj.get("id", f"{doc}:{n}"))
+            for key, value in (("text", obj["text"]), ("id", doc_id)):
+                pos = lone_surrogate(value)
+                if pos is not None:  # a JSON escape such as \ud800: not text, and not writable as UTF-8
+                    raise ValueError(f'"{key}" holds a lone surrogate \\u{ord(value[pos]):04x} at character {pos}')
+            yield doc_id, obj["text"]
         except (json.JSONDecodeError, ValueError) as e:
             msg = f"{name}:{n}: {e.msg if isinstance(e, json.JSONDecodeError) else e}"
             if not skip_bad:
@@ -111,6 +144,9 @@ def add_classify_parser(sub) -> None:
     p.add_argument("--skip-bad", action="store_true", help="report bad JSONL lines and classify the rest")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--backend", default="torch",
+                   help="torch (float32, the default), int8 (ONNX Runtime int8, 4-5x torch on a CPU; "
+                        "needs `tasrih export --int8` first), onnx-int8, onnx or torch-int8: see docs/speed.md")
     p.set_defaults(func=run_classify)
 
 
@@ -127,8 +163,9 @@ def run_classify(args) -> int:
         if jsonl:
             validate_jsonl(name, text, args.skip_bad, warn)
         inputs.append((name, doc, text, jsonl))
+    release_freed_memory()
     try:
-        model = Tasrih.from_pretrained(args.model, device=args.device)
+        model = Tasrih.from_pretrained(args.model, device=args.device, backend=args.backend)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
 

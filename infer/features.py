@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infer.normalize import Normalizer
-from infer.text import Piece, split_words
+from infer.text import Piece, lone_surrogate, split_words
 
 
 @dataclass
@@ -26,7 +26,15 @@ class Segment:
 
 def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: int
            ) -> tuple[list[list[Piece]], list[Segment]]:
-    """Split each sentence into words and its words into windows of at most ``max_length`` tokens."""
+    """Split each sentence into words and its words into windows of at most ``max_length`` tokens.
+
+    Raises ValueError for a sentence that is not Unicode text (a lone surrogate).
+    """
+    for si, s in enumerate(sentences):
+        pos = lone_surrogate(s)
+        if pos is not None:
+            raise ValueError(f"sentence {si} holds a lone surrogate U+{ord(s[pos]):04X} at character {pos}: "
+                             f"not Unicode text")
     words = [split_words(s) for s in sentences]
     # Tokenise every word once, in one call to the fast tokenizer.
     flat = [normalizer(w.text) for ws in words for w in ws]

@@ -21,7 +21,7 @@ class TasrihConfig(BertConfig):
     model_type = "tasrih"
 
     def __init__(self, normalizer: str = "basic", max_seq_length: int = 128, classifier_dropout_prob: float = 0.1,
-                 span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, **kwargs):
+                 span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, label_temperature: float = 1.0, **kwargs):
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         kwargs.setdefault("label2id", {label: i for i, label in enumerate(LABELS)})
         super().__init__(**kwargs)
@@ -30,6 +30,7 @@ class TasrihConfig(BertConfig):
         self.classifier_dropout_prob = classifier_dropout_prob
         self.span_loss_weight = span_loss_weight
         self.also_loss_weight = also_loss_weight
+        self.label_temperature = label_temperature  # divides the label logits at inference; fitted on dev
         self.claims = list(CLAIMS)
         self.span_tags = list(SPAN_TAGS)
 

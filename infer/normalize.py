@@ -44,4 +44,6 @@ class Normalizer:
         return out if out.strip() else word
 
     def __call__(self, word: str) -> str:
-        return self._cached(word)
+        # Long "words" (a URL, a line of letters with no space) are rare: caching them would only let
+        # a large input fill memory with entries that are never looked up again.
+        return self._cached(word) if len(word) <= 64 else self._normalize(word)

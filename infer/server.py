@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from infer.document import ROW_FIELDS, DocumentContext
 from infer.labels import CLAIMS, LABELS
 from infer.text import split_sentences
 
@@ -91,43 +92,6 @@ class ServeSettings:
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-# --------------------------------------------------------------------------- document rows
-
-# The fields of one classified sentence, in the order `tasrih classify` writes them.
-ROW_FIELDS = ("doc", "sentence_index", "text", "label", "scores", "also", "actor", "actor_resolved",
-              "actor_code", "target", "windows")
-
-
-class DocumentContext:
-    """Turns ``Tasrih.predict`` rows of one document, fed in order, into classify rows.
-
-    ``predict`` reads every sentence on its own; what depends on the document
-    is added here: the position, and ``actor_resolved`` -- a claim whose actor
-    is only a pronoun or the verb's person takes the last actor named before
-    it in the same document. This is the rule of ``Tasrih.classify_sentences``;
-    the server needs it apart from prediction because one forward pass mixes
-    the sentences of several requests and documents.
-    """
-
-    def __init__(self, doc: str):
-        self.doc = doc
-        self.index = 0
-        self.last_actor: str | None = None
-
-    def row(self, pred: dict) -> dict:
-        resolved = None
-        if pred["label"] != "none":
-            actor = pred["actor"]
-            resolved = actor["text"] if actor else self.last_actor
-            if actor:
-                self.last_actor = actor["text"]
-        row = {"doc": self.doc, "sentence_index": self.index, "text": pred["text"], "label": pred["label"],
-               "scores": pred["scores"], "also": pred["also"], "actor": pred["actor"], "actor_resolved": resolved,
-               "actor_code": None, "target": pred["target"], "windows": pred["windows"]}
-        self.index += 1
-        return row
 
 
 # --------------------------------------------------------------------------- request parsing
@@ -417,33 +381,44 @@ class MicroBatcher:
             jobs = self._take()
             if not jobs:
                 continue
-            sentences = [s for job in jobs for s in job.sentences]
             self._in_flight = jobs
             try:
-                rows = await loop.run_in_executor(self._executor, self._predict, sentences)
-                if len(rows) != len(sentences):
-                    raise RuntimeError(f"predict returned {len(rows)} rows for {len(sentences)} sentences")
-            except Exception as e:  # a failed pass fails its requests, never the worker
-                log.exception("forward pass over %d sentences of %d requests failed", len(sentences), len(jobs))
-                self.stats.failed_passes += 1
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(PredictionError(f"{type(e).__name__}: {e}"))
-                continue
+                await self._pass(jobs)
             finally:
                 self._in_flight = []
-            s = self.stats
-            s.passes += 1
-            s.requests += len(jobs)
-            s.sentences += len(sentences)
-            s.largest_pass_sentences = max(s.largest_pass_sentences, len(sentences))
-            s.largest_pass_requests = max(s.largest_pass_requests, len(jobs))
-            start = 0
-            for job in jobs:
-                end = start + len(job.sentences)
-                if not job.future.done():
-                    job.future.set_result(rows[start:end])
-                start = end
+
+    async def _pass(self, jobs: list[_Job]) -> None:
+        """One forward pass over the jobs' sentences; each job's future gets its own rows or the error."""
+        sentences = [s for job in jobs for s in job.sentences]
+        try:
+            rows = await asyncio.get_running_loop().run_in_executor(self._executor, self._predict, sentences)
+            if len(rows) != len(sentences):
+                raise RuntimeError(f"predict returned {len(rows)} rows for {len(sentences)} sentences")
+        except Exception as e:  # a failed pass fails requests, never the worker
+            log.exception("forward pass over %d sentences of %d requests failed", len(sentences), len(jobs))
+            self.stats.failed_passes += 1
+            if len(jobs) > 1:
+                # One request's input may be what broke the pass, or the pass was too big for the device:
+                # try each request on its own, so that only the request at fault fails.
+                for job in jobs:
+                    if not job.future.done():
+                        await self._pass([job])
+                return
+            if not jobs[0].future.done():
+                jobs[0].future.set_exception(PredictionError(f"{type(e).__name__}: {e}"))
+            return
+        s = self.stats
+        s.passes += 1
+        s.requests += len(jobs)
+        s.sentences += len(sentences)
+        s.largest_pass_sentences = max(s.largest_pass_sentences, len(sentences))
+        s.largest_pass_requests = max(s.largest_pass_requests, len(jobs))
+        start = 0
+        for job in jobs:
+            end = start + len(job.sentences)
+            if not job.future.done():
+                job.future.set_result(rows[start:end])
+            start = end
 
 
 # --------------------------------------------------------------------------- the app
@@ -815,13 +790,13 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 def run_serve(args) -> int:
     from infer.cli import InputError
-    from infer.predict import BACKENDS, DEFAULT_MODEL, ModelLoadError, check_model_dir
 
     settings = ServeSettings(**{f.name: getattr(args, f.name) for f in fields(ServeSettings)})
     try:
         settings.check()
     except ValueError as e:
         raise InputError(str(e)) from None
+    from infer.predict import BACKENDS, DEFAULT_MODEL, ModelLoadError, check_model_dir  # torch: seconds to import
     if settings.backend not in BACKENDS:
         raise InputError(f"--backend {settings.backend}: unknown; choose one of {', '.join(BACKENDS)}")
     path = Path(settings.model) if settings.model else DEFAULT_MODEL

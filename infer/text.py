@@ -27,6 +27,8 @@ ARABIC_ABBREVIATIONS = {"ص.ب", "ق.م", "هـ", "ه", "ت", "ج", "س"}
 # A word: letters, digits, Arabic combining marks, tatweel and joiners.
 _WORD_CHARS = r"\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200c\u200d"
 WORD_RE = re.compile(rf"[{_WORD_CHARS}]+|[^{_WORD_CHARS}\s]")
+_TOKEN_CHAR = re.compile(rf"[{_WORD_CHARS}.]")
+_MAX_ABBREVIATION = 16  # longer than any abbreviation above
 
 
 @dataclass(frozen=True)
@@ -45,32 +47,40 @@ def _matched_brackets(line: str) -> set[int]:
     break) must not swallow the rest of the paragraph, so it is ignored.
     """
     stack: list[int] = []
+    open_of_kind = dict.fromkeys(OPENERS, 0)  # openers of each kind on the stack
     matched: set[int] = set()
     for i, ch in enumerate(line):
         if ch in OPENERS:
             stack.append(i)
-        elif ch in CLOSERS:
-            # Pop back to the nearest opener of this kind; anything above it is unmatched.
-            for depth in range(len(stack) - 1, -1, -1):
-                if line[stack[depth]] == CLOSERS[ch]:
-                    matched.add(stack[depth])
-                    del stack[depth:]
+            open_of_kind[ch] += 1
+        elif ch in CLOSERS and open_of_kind[CLOSERS[ch]]:
+            # Pop back to the nearest opener of this kind; anything above it is unmatched. Each opener
+            # is popped once at most, and a closer with no opener of its kind looks at nothing, so a
+            # line of a million brackets takes linear time.
+            while True:
+                j = stack.pop()
+                open_of_kind[line[j]] -= 1
+                if line[j] == CLOSERS[ch]:
+                    matched.add(j)
                     break
     return matched
 
 
 def _is_abbreviation_or_number(line: str, i: int) -> bool:
     """True when the '.' at ``line[i]`` belongs to a number or an abbreviation."""
-    before = line[:i]
     after = line[i + 1 : i + 2]
-    if before[-1:].isdigit() and after.isdigit():
+    if line[i - 1 : i].isdigit() and after.isdigit():
         return True  # 3.5, 1.200
     if after.isascii() and after.isalnum():
         return True  # www.spa.gov.sa, U.S.A (a missing space before Arabic text still ends a sentence)
-    word = re.search(rf"[{_WORD_CHARS}.]+$", before)
-    if not word:
+    # The run of word characters and dots before the dot, looked at no further back than an abbreviation
+    # can be long: a line of a million dotted letters must not cost a million steps per dot.
+    j = i
+    while j > 0 and i - j <= _MAX_ABBREVIATION and _TOKEN_CHAR.match(line[j - 1]):
+        j -= 1
+    if j == i or i - j > _MAX_ABBREVIATION:
         return False
-    token = word.group(0).lower()
+    token = line[j:i].lower()
     if token in LATIN_ABBREVIATIONS or token in ARABIC_ABBREVIATIONS:
         return True
     # A single letter before the dot (د. محمد, J. Kerry) is an initial, not an end.
@@ -129,6 +139,18 @@ def split_sentences(text: str) -> list[Piece]:
             sentences.extend(_split_line(line, pos))
         pos += len(line)
     return sentences
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> int | None:
+    """Position of the first lone surrogate in ``text`` (from a JSON escape such as \\ud800), or None.
+
+    Such a string is not Unicode text: it cannot be tokenised nor written out as UTF-8.
+    """
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
 
 
 def split_words(text: str) -> list[Piece]:

@@ -1,13 +1,15 @@
 """The `tasrih` command as a user runs it: a real subprocess, real files, real exit codes."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import SEED_TEXT
+from tests.conftest import SEED_GOLD, SEED_TEXT
 
-SUBCOMMANDS = [["train"], ["classify"], ["evaluate"], ["data", "validate"], ["build-local-model"]]
+SUBCOMMANDS = [["train"], ["classify"], ["evaluate"], ["data", "validate"], ["data", "export-labelstudio"],
+               ["data", "import-labelstudio"], ["build-local-model"], ["serve"], ["export"]]
 
 
 def tasrih(*args, stdin: bytes | None = None):
@@ -54,3 +56,25 @@ def test_bad_jsonl_line_stops_before_any_output(tmp_path):
     assert r.stderr.decode().strip() == (f'tasrih: error: {f}:2: each line must be an object with a string "text" '
                                          f"(use --skip-bad to report bad lines and go on)")
     assert not out.exists()
+
+
+def test_min_confidence_marks_rows_and_hides_none(tmp_path):
+    """With the shipped model: every sentence comes out, the uncertain ones marked, not dropped."""
+    r = tasrih("classify", str(SEED_TEXT), "--min-confidence", "0.8")
+    assert r.returncode == 0, r.stderr.decode()
+    rows = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert len(rows) == 12
+    for row in rows:
+        assert row["low_confidence"] == (row["scores"][row["label"]] < 0.8)
+    assert any(row["low_confidence"] for row in rows) and not all(row["low_confidence"] for row in rows)
+    r = tasrih("classify", str(SEED_TEXT), "--min-confidence", "1.5")
+    assert (r.returncode, r.stderr.decode().strip()) == (
+        2, "tasrih: error: --min-confidence must be between 0 and 1, got 1.5")
+
+
+def test_shipped_model_gets_at_least_9_of_12_seed_labels():
+    gold = [json.loads(line)["label"] for line in SEED_GOLD.read_text(encoding="utf-8").splitlines()]
+    r = tasrih("classify", str(SEED_TEXT))
+    assert r.returncode == 0, r.stderr.decode()
+    pred = [json.loads(line)["label"] for line in r.stdout.decode().splitlines()]
+    assert sum(g == p for g, p in zip(gold, pred)) >= 9

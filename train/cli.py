@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from infer.cli import InputError, add_classify_parser
+from infer.fast import add_export_parser
 from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 
@@ -20,11 +21,11 @@ Train a model with the Hydra configuration in conf/ and evaluate it.
 
   OVERRIDE   key=value, e.g. model=tiny trainer.lr=3e-5 trainer.max_steps=100
              groups: model=arabert|tiny|small|baseline  trainer=default|cpu_fast
-                     data=default  experiment=smoke|tiny_cpu
+                     data=default  experiment=smoke|tiny_cpu|default_model
   -m         sweep: tasrih train -m seed=1,2,3 (one run per value)
   --cfg job  print the composed configuration and exit
 
-A run leaves outputs/<experiment>/<timestamp>/ (multirun/... for sweeps): the saved
+A run leaves outputs/<name>/<timestamp>/ (or output_dir=DIR) (multirun/... for sweeps): the saved
 model (safetensors, tokenizer, README model card), config.yaml, metrics.json,
 report.md, confusion_matrix.png and predictions.jsonl of the first evaluated split.
 The default model is AraBERT (needs the Hugging Face hub once); model=tiny builds
@@ -111,7 +112,12 @@ def run_validate(args) -> int:
 def run_build_local_model(args) -> int:
     from train.local_model import build_local_model
 
-    out = build_local_model(args.size, Path(args.out), text=Path(args.text), seed=args.seed)
+    if args.mlm_steps:
+        from train.pretrain import pretrain
+
+        out = pretrain(args.size, Path(args.out), text=Path(args.text), steps=args.mlm_steps, seed=args.seed)
+    else:
+        out = build_local_model(args.size, Path(args.out), text=Path(args.text), seed=args.seed)
     print(f"wrote the local {args.size} BERT to {out}")
     return 0
 
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
 
     add_classify_parser(sub)
+    add_export_parser(sub)
 
     e = sub.add_parser("evaluate", help="score a saved model on annotated data",
                        description="Predict the sentences of annotated JSONL files and score the predictions: "
@@ -158,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="output directory")
     b.add_argument("--text", default="data/unlabeled/news_sentences.txt.gz", help="training text (.txt or .gz)")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--mlm-steps", type=int, default=0,
+                   help="then pretrain it with masked-language modelling on --text for this many steps (0 = none)")
     b.set_defaults(func=run_build_local_model)
 
     add_serve_parser(sub)

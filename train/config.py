@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+
+
+@dataclass
+class BaselineConfig:
+    C: float = 1.0  # inverse regularisation of the logistic regressions
+    crf_c1: float = 0.05
+    crf_c2: float = 0.05
+    crf_iterations: int = 150
 
 
 @dataclass
@@ -25,9 +33,12 @@ class ModelConfig:
     max_seq_length: int = 128
     # When set and name_or_path does not exist, build the local BERT of this size there first.
     local_size: str | None = None
+    # With local_size: masked-language-model steps on data/unlabeled before fine-tuning (0 = none).
+    local_mlm_steps: int = 0
     dropout: float = 0.1
     span_loss_weight: float = 1.0
     also_loss_weight: float = 0.5
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
 
 
 @dataclass
@@ -67,13 +78,15 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    experiment: str = "default"
+    name: str = "default"
     seed: int = 42
     # Where the run directory goes; empty = Hydra's output dir for this run.
     output_dir: str = ""
 
 
 def register() -> None:
+    # ${run_dir:${output_dir},<default>}: a run given an output_dir keeps Hydra's files there too.
+    OmegaConf.register_new_resolver("run_dir", lambda given, default: given or default, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
     cs.store(group="model", name="model_schema", node=ModelConfig)

@@ -7,7 +7,7 @@ from pathlib import Path
 from infer.predict import Tasrih
 from train.data import Dataset
 from train.metrics import evaluate_predictions
-from train.report import write_report
+from train.report import shown, write_report
 
 
 def predict_records(model: Tasrih, ds: Dataset, batch_size: int = 64) -> list[dict]:
@@ -23,7 +23,7 @@ def evaluate_splits(model: Tasrih, splits: dict[str, tuple[Path, Dataset]], out:
         gold = [r.data for r in ds.records]
         pred = predict_records(model, ds, batch_size)
         m = evaluate_predictions(gold, pred)
-        metrics["splits"][name] = {"split": name, "file": str(path), **m}
+        metrics["splits"][name] = {"split": name, "file": shown(path), **m}
         if first is None:
             first = (gold, pred)
     write_report(out, metrics, *first, title=title)

@@ -73,6 +73,25 @@ def expected_calibration_error(confidences: list[float], correct: list[bool], bi
     return total
 
 
+def fit_temperature(probs, gold: list[int]) -> float:
+    """The temperature T that minimises the negative log-likelihood of softmax(log(p) / T) on held-out data.
+
+    Dividing logits by T keeps every argmax (labels do not change) and only
+    makes the probabilities honest; log(p) equals the logits up to a constant.
+    """
+    import numpy as np
+
+    logp = np.log(np.clip(np.asarray(probs, dtype=float), 1e-12, 1.0))
+    gold_idx = np.asarray(gold)
+    best = (float("inf"), 1.0)
+    for t in np.arange(0.2, 5.001, 0.05):
+        z = logp / t
+        z = z - z.max(1, keepdims=True)
+        nll = -(z[np.arange(len(gold_idx)), gold_idx] - np.log(np.exp(z).sum(1))).mean()
+        best = min(best, (float(nll), round(float(t), 2)))
+    return best[1]
+
+
 def evaluate_predictions(gold: list[dict], pred: list[dict]) -> dict:
     """All metrics for aligned gold records and predictions (same sentences, same order)."""
     if len(gold) != len(pred):

@@ -8,6 +8,14 @@ from pathlib import Path
 from infer.labels import LABELS, SPAN_ROLES
 
 
+def shown(path: Path) -> str:
+    """A path as reports print it: relative to the working directory when it lies below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def write_predictions(path: Path, gold: list[dict], pred: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for g, p in zip(gold, pred):

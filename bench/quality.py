@@ -1,0 +1,153 @@
+"""Train and evaluate every candidate model on the same splits; draw the learning curve of the best two.
+
+    python bench/quality.py                      # all candidates (about an hour on a 2-core CPU)
+    python bench/quality.py --candidates baseline tiny --no-curve
+
+Writes bench/results/quality.json, bench/results/quality.md and
+bench/results/learning_curve.png; each run's directory goes to bench/runs/.
+Every candidate is trained with the same code path as `tasrih train model=<name>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from infer.labels import LABELS
+from infer.predict import Tasrih
+from train.cli import CONF_DIR
+from train.config import register
+from train.data import load
+from train.loop import train
+
+# name -> Hydra overrides: the same `tasrih train` command a user would type.
+CANDIDATES = {
+    "baseline": ["model=baseline"],
+    "tiny": ["model=tiny", "trainer=cpu_fast", "trainer.epochs=10"],
+    "tiny_mlm": ["model=tiny_mlm", "trainer=cpu_fast", "trainer.epochs=10"],
+}
+RESULTS = Path("bench/results")
+RUNS = Path("bench/runs")
+
+
+def run(name: str, overrides: list[str], fraction: float = 1.0) -> dict:
+    out = RUNS / (name if fraction == 1.0 else f"{name}-{int(fraction * 100)}")
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[*overrides, f"output_dir={out}", f"name={name}",
+                                                        f"data.train_fraction={fraction}"])
+    started = time.time()
+    train(cfg)
+    wall = time.time() - started
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    return {"dir": str(out), "wall_seconds": round(wall, 1), "metrics": metrics}
+
+
+def speed(run_dir: str, sentences: list[str]) -> float:
+    """Sentences per second of the saved model classifying the test sentences (after one warm-up)."""
+    model = Tasrih.from_pretrained(run_dir)
+    model.predict(sentences[:32])
+    started = time.perf_counter()
+    model.predict(sentences)
+    return round(len(sentences) / (time.perf_counter() - started), 1)
+
+
+def summary(name: str, result: dict, sps: float) -> dict:
+    m = result["metrics"]
+    row = {"candidate": name, "train_seconds": m["train"]["seconds"], "sentences_per_second": sps}
+    for split in ("dev", "test"):
+        s = m["splits"][split]
+        row[split] = {"macro_f1": round(s["macro_f1"], 4), "accuracy": round(s["accuracy"], 4),
+                      "per_class_f1": {lab: round(s["per_class"][lab]["f1"], 4) for lab in LABELS},
+                      "actor_exact_f1": round(s["actor"]["exact"]["f1"], 4),
+                      "actor_overlap_f1": round(s["actor"]["overlap"]["f1"], 4),
+                      "target_exact_f1": round(s["target"]["exact"]["f1"], 4),
+                      "target_overlap_f1": round(s["target"]["overlap"]["f1"], 4),
+                      "ece": round(s.get("ece", float("nan")), 4), "n_examples": s["n_examples"]}
+    return row
+
+
+def markdown(rows: list[dict], curve: dict, command: str) -> str:
+    head = ("| candidate | dev macro-F1 | test macro-F1 | " + " | ".join(f"test F1 {lab}" for lab in LABELS)
+            + " | test actor exact F1 | test target exact F1 | test ECE | train s | sentences/s |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in sorted(rows, key=lambda r: -r["dev"]["macro_f1"]):
+        t = r["test"]
+        lines.append(f"| {r['candidate']} | {r['dev']['macro_f1']:.3f} | {t['macro_f1']:.3f} | "
+                     + " | ".join(f"{t['per_class_f1'][lab]:.3f}" for lab in LABELS)
+                     + f" | {t['actor_exact_f1']:.3f} | {t['target_exact_f1']:.3f} | {t['ece']:.3f} | "
+                       f"{r['train_seconds']:.0f} | {r['sentences_per_second']:.0f} |")
+    if curve:
+        lines += ["", "Learning curve (dev macro-F1 by share of train):", "",
+                  "| candidate | " + " | ".join(f"{int(f * 100)}%" for f in sorted(next(iter(curve.values())))) + " |",
+                  "|---" * (1 + len(next(iter(curve.values())))) + "|"]
+        for name, points in curve.items():
+            lines.append(f"| {name} | " + " | ".join(f"{points[f]:.3f}" for f in sorted(points)) + " |")
+    lines += ["", f"Command: `{command}`", ""]
+    return "\n".join(lines)
+
+
+def plot_curve(curve: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, points in curve.items():
+        xs = sorted(points)
+        ax.plot([x * 100 for x in xs], [points[x] for x in xs], marker="o", label=name)
+    ax.set_xlabel("share of train used (%)")
+    ax.set_ylabel("dev macro-F1")
+    ax.set_title("Learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    ap.add_argument("--no-curve", action="store_true", help="skip the learning curve")
+    ap.add_argument("--fractions", nargs="+", type=float, default=[0.25, 0.5])
+    args = ap.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    test_sentences = [r.data["text"] for r in load([Path("data/test.jsonl")]).records]
+    rows, results = [], {}
+    for name in args.candidates:
+        print(f"== {name}", flush=True)
+        results[name] = run(name, CANDIDATES[name])
+        rows.append(summary(name, results[name], speed(results[name]["dir"], test_sentences)))
+        print(json.dumps(rows[-1]), flush=True)
+    curve: dict[str, dict[float, float]] = {}
+    if not args.no_curve:
+        best = sorted(rows, key=lambda r: -r["dev"]["macro_f1"])[:2]
+        for r in best:
+            name = r["candidate"]
+            curve[name] = {1.0: r["dev"]["macro_f1"]}
+            for f in args.fractions:
+                print(f"== {name} on {int(f * 100)}% of train", flush=True)
+                res = run(name, CANDIDATES[name], fraction=f)
+                curve[name][f] = round(res["metrics"]["splits"]["dev"]["macro_f1"], 4)
+        plot_curve(curve, RESULTS / "learning_curve.png")
+    command = "python bench/quality.py " + " ".join(sys.argv[1:])
+    report = {"command": command.strip(), "machine": {"cpus": torch.get_num_threads(), "python": platform.python_version(),
+                                                      "torch": torch.__version__},
+              "candidates": rows, "learning_curve": {k: {str(f): v for f, v in p.items()} for k, p in curve.items()},
+              "winner_on_dev": max(rows, key=lambda r: r["dev"]["macro_f1"])["candidate"]}
+    (RESULTS / "quality.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (RESULTS / "quality.md").write_text(markdown(rows, curve, command.strip()), encoding="utf-8")
+    print(markdown(rows, curve, command.strip()))
+
+
+if __name__ == "__main__":
+    main()
