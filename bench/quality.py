@@ -37,8 +37,11 @@ RESULTS = Path("bench/results")
 RUNS = Path("bench/runs")
 
 
-def run(name: str, overrides: list[str], fraction: float = 1.0) -> dict:
+def run(name: str, overrides: list[str], fraction: float = 1.0, reuse: bool = False) -> dict:
     out = RUNS / (name if fraction == 1.0 else f"{name}-{int(fraction * 100)}")
+    if reuse and (out / "metrics.json").is_file():  # a finished run of an earlier invocation
+        return {"dir": str(out), "wall_seconds": None,
+                "metrics": json.loads((out / "metrics.json").read_text(encoding="utf-8"))}
     register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[*overrides, f"output_dir={out}", f"name={name}",
@@ -119,13 +122,15 @@ def main() -> None:
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     ap.add_argument("--no-curve", action="store_true", help="skip the learning curve")
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.25, 0.5])
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse finished runs in bench/runs/ instead of training them again")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     test_sentences = [r.data["text"] for r in load([Path("data/test.jsonl")]).records]
     rows, results = [], {}
     for name in args.candidates:
         print(f"== {name}", flush=True)
-        results[name] = run(name, CANDIDATES[name])
+        results[name] = run(name, CANDIDATES[name], reuse=args.reuse)
         rows.append(summary(name, results[name], speed(results[name]["dir"], test_sentences)))
         print(json.dumps(rows[-1]), flush=True)
     curve: dict[str, dict[float, float]] = {}
@@ -136,7 +141,7 @@ def main() -> None:
             curve[name] = {1.0: r["dev"]["macro_f1"]}
             for f in args.fractions:
                 print(f"== {name} on {int(f * 100)}% of train", flush=True)
-                res = run(name, CANDIDATES[name], fraction=f)
+                res = run(name, CANDIDATES[name], fraction=f, reuse=args.reuse)
                 curve[name][f] = round(res["metrics"]["splits"]["dev"]["macro_f1"], 4)
         plot_curve(curve, RESULTS / "learning_curve.png")
     command = "python bench/quality.py " + " ".join(sys.argv[1:])

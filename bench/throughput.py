@@ -352,9 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
     cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
                      platform.processor())
+    command = shlex.join(["python", *(sys.argv if argv is None else [__file__, *argv])])
+    if os.environ.get("TASRIH_THREADS"):  # ONNX Runtime's threads: part of the command as run
+        command = f"TASRIH_THREADS={shlex.quote(os.environ['TASRIH_THREADS'])} {command}"
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(["python", *sys.argv]) if argv is None else shlex.join(["python", __file__, *argv]),
+        "command": command,
         "machine": {"cpu_count": os.cpu_count(), "physical_cores": physical_cores(), "cpu": cpu_model,
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in load_after]},

@@ -151,8 +151,6 @@ def add_classify_parser(sub) -> None:
 
 
 def run_classify(args) -> int:
-    from infer.predict import ModelLoadError, Tasrih
-
     warn = lambda m: print(f"tasrih: {m}", file=sys.stderr)  # noqa: E731
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise InputError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
@@ -164,6 +162,9 @@ def run_classify(args) -> int:
             validate_jsonl(name, text, args.skip_bad, warn)
         inputs.append((name, doc, text, jsonl))
     release_freed_memory()
+    # Imported only now: bad input is refused in a fraction of a second, before torch loads.
+    from infer.predict import ModelLoadError, Tasrih
+
     try:
         model = Tasrih.from_pretrained(args.model, device=args.device, backend=args.backend)
     except ModelLoadError as e:
@@ -211,3 +212,45 @@ def emit(f, args, rows: Iterator[dict]) -> None:
         return
     for row in rows:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def add_export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export", help="export a model for fast CPU inference (ONNX, int8)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Export a trained model to ONNX with dynamic batch and length axes, fuse its BERT "
+                    "operators for ONNX Runtime, and with --int8 quantise its weights to int8 (dynamic "
+                    "quantisation). Writes model.int8.onnx (--int8) or model.onnx into the model "
+                    "directory, or into --out together with a copy of the model's config, tokenizer and "
+                    "weights. Only .onnx, .json, .txt, .md and .safetensors files are written, never pickles.",
+        epilog="examples:\n  tasrih export --model outputs/run --int8\n"
+               "  tasrih classify article.txt --model outputs/run --backend int8\n"
+               "backends: torch (float32), int8 (= onnx-int8), onnx-int8, onnx, torch-int8 "
+               "(quantised at load time, needs no export); see docs/speed.md")
+    p.add_argument("--model", help="model directory (default: the model that ships with tasrih)")
+    p.add_argument("--int8", action="store_true", help="quantise to int8 (model.int8.onnx); else float32 model.onnx")
+    p.add_argument("--out", help="write here instead of into the model directory")
+    p.add_argument("--per-tensor", action="store_true",
+                   help="one int8 scale per weight matrix instead of one per output channel (the default, "
+                        "which agrees more often with float32 at the same speed)")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args) -> int:
+    from infer.fast import export  # torch and ONNX only when exporting: `tasrih --help` stays fast
+    from infer.predict import DEFAULT_MODEL, ModelLoadError
+
+    model_dir = Path(args.model) if args.model else DEFAULT_MODEL
+    try:
+        path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor)
+    except ModelLoadError as e:
+        raise InputError(str(e)) from None
+    except ImportError as e:
+        raise InputError(f"export needs onnx and onnxruntime ({e}): pip install onnx onnxruntime") from None
+    except OSError as e:  # a read-only model directory, a full disk
+        where = e.filename or args.out or model_dir
+        raise InputError(f"{where}: cannot write ({e.strerror or e}); choose another place with --out DIR") from None
+    backend = "int8" if args.int8 else "onnx"
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with "
+          f"`tasrih classify --model {path.parent} --backend {backend}`", file=sys.stderr)
+    return 0

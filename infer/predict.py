@@ -312,7 +312,7 @@ class Tasrih(Predictor):
             segs = per_sentence[si]
             # A sentence longer than the model's window is read in several windows: average their votes.
             label_p = torch.stack([outputs[i][0] for i in segs]).mean(0)
-            also_p = torch.stack([outputs[i][1] for i in segs]).max(0).values
+            also_p = torch.stack([outputs[i][1] for i in segs]).amax(0)
             word_tags = ["O"] * len(words[si])
             word_prob = [0.0] * len(words[si])
             for i in segs:

@@ -7,8 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from infer.cli import InputError, add_classify_parser
-from infer.fast import add_export_parser
+from infer.cli import InputError, add_classify_parser, add_export_parser
 from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 

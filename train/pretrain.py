@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shutil
 import random
 import time
 from pathlib import Path
@@ -40,6 +42,10 @@ def pretrain(size: str, out: Path, text: Path = DEFAULT_TEXT, steps: int = 3000,
     """Build the local BERT of ``size`` in ``out`` and pretrain it with MLM for ``steps`` steps."""
     from transformers import AutoTokenizer, BertForMaskedLM
 
+    # Work in a temporary directory and rename at the end: an interrupted pretraining must not leave
+    # a directory that a later run takes for a finished encoder.
+    final, out = out, out.with_name(out.name + ".partial")
+    shutil.rmtree(out, ignore_errors=True)
     build_local_model(size, out, text=text, seed=seed)
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = BertForMaskedLM.from_pretrained(out)
@@ -83,5 +89,7 @@ def pretrain(size: str, out: Path, text: Path = DEFAULT_TEXT, steps: int = 3000,
         f"{steps}`: WordPiece vocabulary and {steps} masked-language-model steps (batch {batch_size}, length "
         f"{max_length}) on `{text}`, {time.time() - started:.0f} s on {torch.get_num_threads()} CPU threads.\n",
         encoding="utf-8")
-    return out
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(out, final)
+    return final
 
