@@ -85,6 +85,9 @@ def check_model_dir(path: Path) -> None:
     if not config.is_file():
         raise ModelLoadError(f"{config}: missing; a model directory needs config.json")
     cfg = _json_object(config)
+    if cfg.get("model_type") == BASELINE_TYPE:
+        _check_baseline_dir(path, cfg)
+        return
     if cfg.get("model_type") != "tasrih":
         raise ModelLoadError(f"{config}: model_type is {cfg.get('model_type')!r}, not 'tasrih' "
                              f"(a plain encoder must be fine-tuned with `tasrih train` first)")
@@ -142,6 +145,21 @@ def check_model_dir(path: Path) -> None:
             raise ModelLoadError(f"{weights}: {key} has shape {found[key][0]}, {config.name} expects {shape}")
 
     _check_tokenizer(path, cfg["vocab_size"])
+
+
+def _check_baseline_dir(path: Path, cfg: dict) -> None:
+    """The classical baseline: its label set, its skops file and its CRF weights (JSON)."""
+    config = path / "config.json"
+    id2label = cfg.get("id2label")
+    labels = [id2label.get(str(i)) for i in range(len(id2label))] if isinstance(id2label, dict) else id2label
+    if labels != list(LABELS):
+        raise ModelLoadError(f"{config}: id2label is {labels}, expected {list(LABELS)}")
+    skops_file = path / "label_model.skops"
+    if not skops_file.is_file():
+        raise ModelLoadError(f"{skops_file}: missing; a baseline model directory needs it")
+    crf = _json_object(path / "crf.json") if (path / "crf.json").is_file() else None
+    if crf is None or not {"tags", "state", "transitions"} <= set(crf):
+        raise ModelLoadError(f"{path / 'crf.json'}: missing or not the CRF weights of a baseline model")
 
 
 def _check_tokenizer(path: Path, vocab_size: int) -> None:

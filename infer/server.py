@@ -653,8 +653,8 @@ def create_app(settings: ServeSettings, loader: Callable[[], Any] | None = None,
             return not_ready()
         m = state.model
         return {"model": m.name, "labels": list(LABELS), "claims": list(CLAIMS),
-                "backend": getattr(m, "backend", "torch"), "device": str(getattr(m.model, "device", "unknown")),
-                "max_length": m.max_length, "version": version, "load_seconds": state.load_seconds,
+                "backend": getattr(m, "backend", "torch"), "device": str(getattr(getattr(m, "model", None), "device", "cpu")),
+                "max_length": getattr(m, "max_length", None), "version": version, "load_seconds": state.load_seconds,
                 "limits": settings.limits(), "batching": settings.batching(),
                 "stats": {**vars(state.batcher.stats), "queued_sentences": state.batcher.queued_sentences}}
 

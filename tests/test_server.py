@@ -551,3 +551,16 @@ def test_tasrih_serve_refuses_bad_settings_before_listening(model_dir, tmp_path,
         args = ["--model", str(model_dir), *args]
     assert main(["serve", *args]) == 2
     assert capsys.readouterr().err.startswith(message.replace("{tmp}", str(tmp_path)))
+
+
+def test_the_shipped_default_model_is_served():
+    """No --model: the model that ships in infer/default_model (the classical baseline) answers too."""
+    with LiveServer(ServeSettings(**SETTINGS)) as srv:
+        srv.wait_ready()
+        info = httpx.get(srv.url + "/v1/model").json()
+        assert (info["model"], info["backend"], info["labels"]) == ("default_model", "sklearn", list(LABELS))
+        r = httpx.post(srv.url + "/v1/classify", json={"text": ARTICLE, "doc": "seed"})
+        assert r.status_code == 200
+        rows = r.json()["results"]
+        assert [row["sentence_index"] for row in rows] == list(range(12))
+        assert rows == list(Tasrih.from_pretrained().classify_text(ARTICLE, doc="seed"))
