@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 LABELS = ("none", "accusation", "denial", "agreement", "demand")
-CANDIDATES = Path(__file__).resolve().parent.parent / "data" / "annotation" / "candidates.jsonl"
+# Run from the repository root, as the data card says.
+CANDIDATES = Path("data/annotation/candidates.jsonl")
 
 
 def load_candidates(path: Path = CANDIDATES) -> dict[str, dict]:

@@ -19,7 +19,7 @@ usage: tasrih train [OVERRIDE ...] [-m]
 Train a model with the Hydra configuration in conf/ and evaluate it.
 
   OVERRIDE   key=value, e.g. model=tiny trainer.lr=3e-5 trainer.max_steps=100
-             groups: model=arabert|tiny|small|baseline  trainer=default|cpu_fast
+             groups: model=arabert|tiny|tiny_mlm|small|baseline  trainer=default|cpu_fast
                      data=default  experiment=smoke|tiny_cpu|default_model
   -m         sweep: tasrih train -m seed=1,2,3 (one run per value)
   --cfg job  print the composed configuration and exit
