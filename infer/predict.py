@@ -1,7 +1,7 @@
 """Load a saved tasrih model and classify sentences and articles.
 
     from infer.predict import Tasrih
-    model = Tasrih.from_pretrained("models/default")
+    model = Tasrih.from_pretrained()            # the shipped model; or a run directory
     for row in model.classify_text(open("article.txt").read(), doc="article"):
         print(row["label"], row["actor"])
 """

@@ -579,3 +579,16 @@ def test_skip_bad_reports_each_bad_line_and_classifies_the_rest(model_dir, tmp_p
     for doc in ("a1", "a2", "a4"):
         check_rows([r for r in rows if r["doc"] == doc], next(a["text"] for a in ARTICLES
                                                                if isinstance(a, dict) and a["id"] == doc))
+
+
+def test_train_with_an_unreachable_hub_model_says_what_to_do(tmp_path, seed_splits):
+    """The default config names AraBERT on the hub; offline, that is one clear line, not a traceback."""
+    r = subprocess.run([sys.executable, "-m", "train.cli", "train", "model.name_or_path=no-such-org/no-such-model",
+                        f"output_dir={tmp_path / 'run'}", *(f"data.{s}={p}" for s, p in seed_splits.items())],
+                       capture_output=True, text=True, timeout=300, cwd=REPO, env={**ENV, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()[-1]
+    assert err.startswith("tasrih: error: no-such-org/no-such-model: cannot load the encoder (")
+    assert err.endswith("offline, train model=tiny or model=baseline, or fetch no-such-org/no-such-model once "
+                        "where the Hugging Face hub is reachable")
+    assert "Traceback" not in r.stderr

@@ -113,7 +113,6 @@ def output_dir(cfg: DictConfig) -> Path:
 
 
 def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
-    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the "newly initialized heads" table is expected here, not news
@@ -133,6 +132,17 @@ def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
                 log.info("building the local %s BERT in %s (first use)", m.local_size, path)
                 build_local_model(m.local_size, path)
         source = str(path)
+    try:
+        return _load_encoder(source, m)
+    except OSError as e:  # no network and not cached, or a path that is not a model
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelLoadError(f"{source}: cannot load the encoder ({first}); offline, train model=tiny or "
+                             f"model=baseline, or fetch {source} once where the Hugging Face hub is reachable") from None
+
+
+def _load_encoder(source: str, m) -> tuple[TasrihModel, object]:
+    from transformers import AutoTokenizer
+
     config = TasrihConfig.from_pretrained(
         source, normalizer=m.normalizer, max_seq_length=m.max_seq_length, classifier_dropout_prob=m.dropout,
         span_loss_weight=m.span_loss_weight, also_loss_weight=m.also_loss_weight,
