@@ -67,13 +67,13 @@ def summary(name: str, result: dict, sps: float) -> dict:
     row = {"candidate": name, "train_seconds": m["train"]["seconds"], "sentences_per_second": sps}
     for split in ("dev", "test"):
         s = m["splits"][split]
-        row[split] = {"macro_f1": round(s["macro_f1"], 4), "accuracy": round(s["accuracy"], 4),
-                      "per_class_f1": {lab: round(s["per_class"][lab]["f1"], 4) for lab in LABELS},
-                      "actor_exact_f1": round(s["actor"]["exact"]["f1"], 4),
-                      "actor_overlap_f1": round(s["actor"]["overlap"]["f1"], 4),
-                      "target_exact_f1": round(s["target"]["exact"]["f1"], 4),
-                      "target_overlap_f1": round(s["target"]["overlap"]["f1"], 4),
-                      "ece": round(s.get("ece", float("nan")), 4), "n_examples": s["n_examples"]}
+        row[split] = {"macro_f1": round(s["macro_f1"], 6), "accuracy": round(s["accuracy"], 6),
+                      "per_class_f1": {lab: round(s["per_class"][lab]["f1"], 6) for lab in LABELS},
+                      "actor_exact_f1": round(s["actor"]["exact"]["f1"], 6),
+                      "actor_overlap_f1": round(s["actor"]["overlap"]["f1"], 6),
+                      "target_exact_f1": round(s["target"]["exact"]["f1"], 6),
+                      "target_overlap_f1": round(s["target"]["overlap"]["f1"], 6),
+                      "ece": round(s.get("ece", float("nan")), 6), "n_examples": s["n_examples"]}
     return row
 
 

@@ -17,7 +17,7 @@ from infer.gazetteer import gazetteer_stems, stem
 from infer.features import spans_from_tags
 from infer.labels import CLAIMS, LABELS
 from infer.normalize import basic_normalize
-from infer.predict import ModelLoadError, Predictor
+from infer.predict import ModelLoadError, Predictor, check_sentences
 from infer.text import Piece, split_words
 
 MODEL_TYPE = "tasrih-baseline"
@@ -159,6 +159,7 @@ class BaselineModel(Predictor):
     def predict(self, sentences: list[str], batch_size: int = 256) -> list[dict]:
         if not sentences:
             return []
+        check_sentences(sentences)
         label_p, also_p = self.label_probs(sentences)
         rows = []
         for text, lp, ap in zip(sentences, label_p, also_p):

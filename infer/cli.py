@@ -108,7 +108,9 @@ def validate_jsonl(name: str, text: str, skip_bad: bool, warn) -> None:
 
 
 def format_table(rows: list[dict], min_conf: float | None) -> str:
-    out = [f"{'#':>3}  {'label':<11} {'conf':>5}  {'actor':<28} {'target':<28} text"]
+    several = len({r["doc"] for r in rows}) > 1  # several articles: say which one each row belongs to
+    head = f"{'#':>3}  {'label':<11} {'conf':>5}  {'actor':<28} {'target':<28} text"
+    out = [("doc".ljust(17) if several else "") + head]
     for r in rows:
         conf = r["scores"][r["label"]]
         flag = "?" if min_conf is not None and conf < min_conf else " "
@@ -116,7 +118,8 @@ def format_table(rows: list[dict], min_conf: float | None) -> str:
         target = (r["target"] or {}).get("text") or "-"
         text = r["text"] if len(r["text"]) <= 70 else r["text"][:67] + "..."
         also = f" +{','.join(r['also'])}" if r["also"] else ""
-        out.append(f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} {actor[:28]:<28} "
+        out.append((f"{r['doc'][:16]:<17}" if several else "")
+                   + f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} {actor[:28]:<28} "
                    f"{target[:28]:<28} {text}")
     return "\n".join(out)
 
@@ -145,8 +148,10 @@ def add_classify_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     p.add_argument("--backend", default="torch",
-                   help="torch (float32, the default), int8 (ONNX Runtime int8, 4-5x torch on a CPU; "
-                        "needs `tasrih export --int8` first), onnx-int8, onnx or torch-int8: see docs/speed.md")
+                   help="how a transformer model runs: torch (float32, the default), int8 (ONNX Runtime int8, "
+                        "4-5x torch on a CPU; needs `tasrih export --int8` first), onnx-int8, onnx or torch-int8: "
+                        "see docs/speed.md. The shipped model is the classical baseline, which runs as it is "
+                        "(torch only)")
     p.set_defaults(func=run_classify)
 
 

@@ -221,6 +221,14 @@ class TorchRunner:
 BACKENDS = FAST_BACKENDS
 
 
+def check_sentences(sentences: list[str]) -> None:
+    """The Python API refuses what the CLI and the server refuse: a sentence must hold some text."""
+    for i, s in enumerate(sentences):
+        if not isinstance(s, str) or not s.strip():
+            raise ValueError(f"sentence {i} is {'empty' if isinstance(s, str) else type(s).__name__}: "
+                             f"there is nothing to classify")
+
+
 class Predictor:
     """What every tasrih model offers on top of ``predict``: documents in, classify rows out."""
 
@@ -319,6 +327,7 @@ class Tasrih(Predictor):
         """Label, `also`, scores and spans for each sentence (no document context)."""
         if not sentences:
             return []
+        check_sentences(sentences)
         words, segments = encode(self.tokenizer, self.normalizer, sentences, self.max_length)
         outputs = self._forward(segments, batch_size)
         per_sentence: list[list[int]] = [[] for _ in sentences]

@@ -49,11 +49,16 @@ def run_train(argv: list[str]) -> int:
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _main(cfg):
         try:
-            return train(cfg)
+            metrics = train(cfg)
         except (DataError, ModelLoadError) as e:
             # Bad data or a bad model directory is the user's to fix: say what, not where in our code.
             print(f"tasrih: error: {e}", file=sys.stderr)
             sys.exit(2)
+        from hydra.core.hydra_config import HydraConfig
+
+        scores = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k != "train_steps")
+        print(f"{scores}\nrun directory: {HydraConfig.get().runtime.output_dir}")
+        return metrics
 
     sys.argv = ["tasrih train", *argv]
     _main()
@@ -81,7 +86,7 @@ def run_evaluate(args) -> int:
         print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  "
               f"actor exact F1 {m['actor']['exact']['f1']:.3f}  target exact F1 {m['target']['exact']['f1']:.3f}"
               f"  ({m['n_examples']} sentences)")
-    print(f"wrote {out / 'metrics.json'} and {out / 'report.md'}")
+    print(f"wrote metrics.json, report.md, confusion_matrix.png and predictions.jsonl to {out}")
     return 0
 
 
