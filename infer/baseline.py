@@ -24,31 +24,33 @@ MODEL_TYPE = "tasrih-baseline"
 SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
-def word_features(words: list[Piece], i: int) -> list[str]:
-    """CRF attributes of word ``i``: its form, affixes, gazetteer hit and neighbours."""
+def sentence_features(words: list[Piece]) -> list[list[str]]:
+    """CRF attributes of each word: its form, affixes, gazetteer hit and neighbours.
+
+    Forms and stems are computed once per word, not once per neighbour that looks at them.
+    """
     gaz = gazetteer_stems()
+    forms = [basic_normalize(w.text) for w in words]
+    stems = [stem(w.text) for w in words]
 
     def form(j: int) -> str:
-        if j < 0:
-            return "<s>"
-        if j >= len(words):
-            return "</s>"
-        return basic_normalize(words[j].text)
+        return "<s>" if j < 0 else "</s>" if j >= len(words) else forms[j]
 
-    w = form(i)
-    s = stem(words[i].text)
-    feats = [f"w={w}", f"s={s}", f"p2={w[:2]}", f"p3={w[:3]}", f"x2={w[-2:]}", f"x3={w[-3:]}",
-             f"w-1={form(i - 1)}", f"w+1={form(i + 1)}", f"w-2={form(i - 2)}", f"w+2={form(i + 2)}",
-             f"s-1={stem(words[i - 1].text) if i else '<s>'}", f"pos={min(i, 10)}"]
-    if s in gaz:
-        feats.append("gaz")
-    if i and stem(words[i - 1].text) in gaz:
-        feats.append("gaz-1")
-    if not w[:1].isalnum():
-        feats.append("punct")
-    if w[:1].isdigit():
-        feats.append("digit")
-    return feats
+    out = []
+    for i, (w, s) in enumerate(zip(forms, stems)):
+        feats = [f"w={w}", f"s={s}", f"p2={w[:2]}", f"p3={w[:3]}", f"x2={w[-2:]}", f"x3={w[-3:]}",
+                 f"w-1={form(i - 1)}", f"w+1={form(i + 1)}", f"w-2={form(i - 2)}", f"w+2={form(i + 2)}",
+                 f"s-1={stems[i - 1] if i else '<s>'}", f"pos={min(i, 10)}"]
+        if s in gaz:
+            feats.append("gaz")
+        if i and stems[i - 1] in gaz:
+            feats.append("gaz-1")
+        if not w[:1].isalnum():
+            feats.append("punct")
+        if w[:1].isdigit():
+            feats.append("digit")
+        out.append(feats)
+    return out
 
 
 class LinearCRF:
@@ -170,7 +172,7 @@ class BaselineModel(Predictor):
                    "actor": None, "target": None, "windows": 1}
             if label != "none":
                 words = split_words(text)
-                tags, probs = self.crf.decode([word_features(words, i) for i in range(len(words))])
+                tags, probs = self.crf.decode(sentence_features(words))
                 row["actor"] = spans_from_tags(tags, probs, words, text, "actor")
                 row["target"] = spans_from_tags(tags, probs, words, text, "target")
             rows.append(row)

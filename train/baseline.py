@@ -10,7 +10,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from infer.baseline import MODEL_TYPE, BaselineModel, LinearCRF, word_features
+from infer.baseline import MODEL_TYPE, BaselineModel, LinearCRF, sentence_features
 from infer.labels import CLAIMS, LABELS
 from infer.normalize import basic_normalize
 from infer.text import split_words
@@ -66,7 +66,7 @@ def fit_crf(records: list[dict], c1: float, c2: float, iterations: int) -> dict:
         if r["label"] == "none":
             continue
         words = split_words(r["text"])
-        xs.append([word_features(words, i) for i in range(len(words))])
+        xs.append(sentence_features(words))
         ys.append(bio(r, words))
     crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2, max_iterations=iterations,
                                all_possible_transitions=True)

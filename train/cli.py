@@ -93,22 +93,15 @@ def run_evaluate(args) -> int:
 def run_validate(args) -> int:
     from collections import Counter
 
-    from train.data import read_jsonl
+    from train.data import check_files
 
     bad = 0
-    seen: dict[str, str] = {}
-    for f in args.files:
-        records, problems = read_jsonl(Path(f))
-        for r in records:
-            rid = r.data["id"]
-            if rid in seen:
-                problems.append(f"{r.where}: id {rid!r} already used at {seen[rid]}")
-            seen.setdefault(rid, r.where)
+    for path, records, problems in check_files([Path(f) for f in args.files]):
         for p in problems:
             print(p)
         bad += len(problems)
         counts = Counter(r.data["label"] for r in records)
-        print(f"{f}: {len(records)} valid records, {len(problems)} problems  {dict(sorted(counts.items()))}",
+        print(f"{path}: {len(records)} valid records, {len(problems)} problems  {dict(sorted(counts.items()))}",
               file=sys.stderr)
     return 1 if bad else 0
 

@@ -137,23 +137,28 @@ def read_jsonl(path: Path) -> tuple[list[Record], list[str]]:
     return records, problems
 
 
-def load(paths: list[Path]) -> Dataset:
-    """Read and validate files together (ids must be unique across them); raise DataError on any problem."""
-    ds, problems = Dataset(), []
+def check_files(paths: list[Path]) -> list[tuple[Path, list[Record], list[str]]]:
+    """Each file's valid records and problems; ids must also be unique across the files."""
     seen: dict[str, str] = {}
-    for path in paths:
-        records, errs = read_jsonl(Path(path))
-        problems += errs
+    out = []
+    for path in map(Path, paths):
+        records, problems = read_jsonl(path)
         for r in records:
             rid = r.data["id"]
             if rid in seen:
                 problems.append(f"{r.where}: id {rid!r} already used at {seen[rid]}")
-            else:
-                seen[rid] = r.where
-                ds.records.append(r)
+            seen.setdefault(rid, r.where)
+        out.append((path, records, problems))
+    return out
+
+
+def load(paths: list[Path]) -> Dataset:
+    """Read and validate files together; raise DataError on any problem."""
+    checked = check_files(paths)
+    problems = [p for _, _, errs in checked for p in errs]
     if problems:
         raise DataError(problems)
-    return ds
+    return Dataset([r for _, records, _ in checked for r in records])
 
 
 def load_splits(paths: dict[str, Path]) -> dict[str, Dataset]:
