@@ -29,6 +29,23 @@ _WORD_CHARS = r"\w\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200c\u200
 WORD_RE = re.compile(rf"[{_WORD_CHARS}]+|[^{_WORD_CHARS}\s]")
 _TOKEN_CHAR = re.compile(rf"[{_WORD_CHARS}.]")
 _MAX_ABBREVIATION = 16  # longer than any abbreviation above
+_BRACKET = re.compile("[" + re.escape("".join(OPENERS) + "".join(CLOSERS)) + "]")
+_LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029\x85\x0b\x0c\x1c\x1d\x1e]")
+PARAGRAPH_BREAKS = {"\u2029", "\x0c", "\x1c", "\x1d", "\x1e"}  # end a paragraph like a blank line
+_NON_SPACE = re.compile(r"\S")
+_FIRST_WORD = re.compile(r"\S*")
+# A line that ends in one of these marks or words, or is followed by a line that starts with one of
+# these words, goes on in the next line: it is no headline (prepositions, conjunctions, particles,
+# relative pronouns, and the complementiser أن that reported speech goes on with).
+CONTINUATION = set("،,:;؛")
+NOT_LAST_WORDS = frozenset(
+    "في من إلى الى على عن مع أن ان إن بأن بان لأن وأن وإن التي الذي الذين اللذين اللتين اللواتي ما لا لم لن "
+    "قد و أو او ثم بل حتى منذ بين عند حول خلال بعد قبل ضد نحو لدى كما إذ إذا اذا لكن كان كانت هو هي أي كل "
+    "بعض غير عبر وفي ومن وإلى وعلى وعن ومع أمام وراء دون تجاه بشأن".split())
+NOT_FIRST_WORDS = frozenset("أن ان بأن بان وأن لأن التي الذي الذين اللذين اللتين اللواتي".split())
+# A quote or bracket may run over line breaks, within this many characters (a long quote wrapped
+# at 60 columns takes 15 lines); on a single line there is no limit.
+MAX_QUOTE_ACROSS_LINES = 1000
 
 
 @dataclass(frozen=True)
@@ -40,28 +57,40 @@ class Piece:
     text: str
 
 
-def _matched_brackets(line: str) -> set[int]:
-    """Positions of openers in ``line`` that have a matching closer later in the line.
+def _matched_brackets(text: str, line_ends: list[int] = ()) -> set[int]:
+    """Positions of openers in ``text`` that have a matching closer later in it.
 
-    An opener without its closer (a typo, or a quote that runs over a line
-    break) must not swallow the rest of the paragraph, so it is ignored.
+    An opener without its closer (a typo, or a quote that runs into the next
+    paragraph) must not swallow the rest of the paragraph, so it is ignored.
+    ``text`` may hold line breaks (at ``line_ends``, ascending): a quote may run
+    over them, but a pair that crosses one must lie within
+    ``MAX_QUOTE_ACROSS_LINES`` characters, so that a stray opener and a stray
+    closer lines apart do not glue those lines into one sentence.
     """
     stack: list[int] = []
+    stack_line: list[int] = []  # the line of each opener on the stack
     open_of_kind = dict.fromkeys(OPENERS, 0)  # openers of each kind on the stack
     matched: set[int] = set()
-    for i, ch in enumerate(line):
+    line = 0
+    for m in _BRACKET.finditer(text):
+        i, ch = m.start(), m.group()
+        while line < len(line_ends) and line_ends[line] < i:
+            line += 1
         if ch in OPENERS:
             stack.append(i)
+            stack_line.append(line)
             open_of_kind[ch] += 1
-        elif ch in CLOSERS and open_of_kind[CLOSERS[ch]]:
+        elif open_of_kind[CLOSERS[ch]]:
             # Pop back to the nearest opener of this kind; anything above it is unmatched. Each opener
             # is popped once at most, and a closer with no opener of its kind looks at nothing, so a
             # line of a million brackets takes linear time.
             while True:
                 j = stack.pop()
-                open_of_kind[line[j]] -= 1
-                if line[j] == CLOSERS[ch]:
-                    matched.add(j)
+                j_line = stack_line.pop()
+                open_of_kind[text[j]] -= 1
+                if text[j] == CLOSERS[ch]:
+                    if j_line == line or i - j <= MAX_QUOTE_ACROSS_LINES:
+                        matched.add(j)
                     break
     return matched
 
@@ -87,38 +116,88 @@ def _is_abbreviation_or_number(line: str, i: int) -> bool:
     return len(token) == 1 and token.isalpha()
 
 
-def _split_line(line: str, offset: int) -> list[Piece]:
-    matched = _matched_brackets(line)
-    pieces: list[Piece] = []
+def _split_paragraph(text: str, lines: list[tuple[int, int]]) -> list[Piece]:
+    """Sentences of one paragraph: the non-blank ``lines`` (start, end of their content) of ``text``.
+
+    A line break ends a sentence only after a headline: a whole line with no
+    final mark whose break is deliberate, that is the first word of the next
+    line would have fitted on it, and that does not end in a comma, colon,
+    preposition or particle (nor is followed by أن, الذي...). Text wrapped at a
+    width never has such a break (that word is why the line was broken), so a
+    wrapped paragraph gives the sentences it gives unwrapped.
+    """
+    base = lines[0][0]
+    para = text[base:lines[-1][1]]
+    n = len(para)
+    first_char: list[int] = []  # first non-space character of each line, in ``para``
+    ends: list[int] = []  # end of each line's content (its line break starts there)
+    length: list[int] = []  # length of each line without the spaces around it
+    first_word: list[int] = []  # length of each line's first word
+    joined: list[bool] = []  # the line's last or first word says that it goes on or carries on
+    # The two widest lines of several words (a single word may be wider than the wrapping width): if
+    # the paragraph was wrapped, no wider than the width. A line is measured against the others.
+    widest = [(0, -1), (0, -1)]
+    for s, e in lines:
+        content = text[s:e]
+        stripped = content.strip()
+        first_char.append(s - base + len(content) - len(content.lstrip()))
+        ends.append(e - base)
+        length.append(len(stripped))
+        first_word.append(_FIRST_WORD.match(stripped).end())
+        joined.append(stripped[-1] in CONTINUATION or stripped.rsplit(None, 1)[-1] in NOT_LAST_WORDS)
+        if len(joined) > 1 and stripped[:first_word[-1]] in NOT_FIRST_WORDS:
+            joined[-2] = True
+        if first_word[-1] < len(stripped) and len(stripped) > widest[1][0]:
+            widest = sorted([widest[0], (len(stripped), len(length) - 1)], reverse=True)
+
+    def headline(k: int) -> bool:
+        width = widest[0][0] if widest[0][1] != k else widest[1][0]
+        return not joined[k] and length[k] + 1 + first_word[k + 1] <= width
+
+    matched = _matched_brackets(para, ends)
+    pieces: list[tuple[int, int]] = []
     closing: list[str] = []  # closers we are waiting for, innermost last
     start = 0
+    first = -1  # first non-space character of the sentence being read
+    k = 0  # the line being read
+    last_line = len(lines) - 1
     i = 0
-    n = len(line)
     while i < n:
-        ch = line[i]
+        if k < last_line and i >= ends[k]:
+            # A line break (whitespace: nothing else to do with it). After a sentence-final mark the
+            # sentence has already ended; otherwise only a headline line ends here.
+            if not closing and first == first_char[k] and headline(k):
+                pieces.append((start, i))
+                start, first = i, -1
+            k += 1
+            i += 1
+            continue
+        ch = para[i]
+        if first < 0 and not ch.isspace():
+            first = i
         if i in matched:
             closing.append(OPENERS[ch])
         elif closing and ch == closing[-1]:
             closing.pop()
         elif ch in TERMINATORS and not closing:
-            if ch == "." and _is_abbreviation_or_number(line, i):
+            if ch == "." and _is_abbreviation_or_number(para, i):
                 i += 1
                 continue
             j = i + 1
-            while j < n and line[j] in TRAILERS:
+            while j < n and para[j] in TRAILERS:
                 j += 1
-            pieces.append(Piece(start, j, line[start:j]))
-            start = j
+            pieces.append((start, j))
+            start, first = j, -1
             i = j
             continue
         i += 1
-    pieces.append(Piece(start, n, line[start:n]))
+    pieces.append((start, n))
     out = []
-    for p in pieces:
-        stripped = p.text.strip()
+    for s, e in pieces:
+        piece = para[s:e]
+        stripped = piece.strip()
         if stripped:
-            lead = len(p.text) - len(p.text.lstrip())
-            s = offset + p.start + lead
+            s = base + s + len(piece) - len(piece.lstrip())
             out.append(Piece(s, s + len(stripped), stripped))
     return out
 
@@ -126,18 +205,33 @@ def _split_line(line: str, offset: int) -> list[Piece]:
 def split_sentences(text: str) -> list[Piece]:
     """Split ``text`` into sentences with offsets into ``text``.
 
-    A sentence ends at ``.`` ``!`` ``?`` ``؟`` (with any run of them) or a line
-    break, never inside «...» quotes or brackets, never in a number such as 3.5
-    or after an abbreviation. Leading and trailing whitespace is left out, and
-    nothing else is: joining the sentences loses, adds or reorders no
-    non-space character.
+    A sentence ends at ``.`` ``!`` ``?`` ``؟`` (with any run of them), never
+    inside «...» quotes or brackets, never in a number such as 3.5 or after an
+    abbreviation. A blank line (or U+2029, a form feed, \\x1c-\\x1e) ends a
+    paragraph and so a sentence. A single line break does not end a sentence,
+    so that text wrapped at any width splits as it does unwrapped, except
+    after a headline: a line with no final mark that was broken on purpose
+    (the next line's first word would have fitted on it). Leading and
+    trailing whitespace is left out, and nothing else is: joining the
+    sentences loses, adds or reorders no non-space character. Linear time.
     """
     sentences: list[Piece] = []
+    lines: list[tuple[int, int]] = []  # the non-blank lines of the paragraph being read
     pos = 0
-    for line in re.split(r"(\r\n|\r|\n|\u2028|\u2029|\x85|\x0b|\x0c|\x1c|\x1d|\x1e)", text):
-        if line and not re.fullmatch(r"\r\n|\r|\n|\u2028|\u2029|\x85|\x0b|\x0c|\x1c|\x1d|\x1e", line):
-            sentences.extend(_split_line(line, pos))
-        pos += len(line)
+    for m in _LINE_BREAK.finditer(text):
+        if _NON_SPACE.search(text, pos, m.start()):
+            lines.append((pos, m.start()))
+        elif lines:  # a blank line
+            sentences.extend(_split_paragraph(text, lines))
+            lines = []
+        if lines and m.group() in PARAGRAPH_BREAKS:
+            sentences.extend(_split_paragraph(text, lines))
+            lines = []
+        pos = m.end()
+    if _NON_SPACE.search(text, pos):
+        lines.append((pos, len(text)))
+    if lines:
+        sentences.extend(_split_paragraph(text, lines))
     return sentences
 
 

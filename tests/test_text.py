@@ -1,4 +1,6 @@
 import re
+import textwrap
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,8 +35,11 @@ def test_offsets_point_into_the_original():
 
 
 def test_terminators_and_line_breaks():
-    assert texts("نفى الوزير ذلك. ورفض الطلب! هل يقبل؟ لا\nعنوان آخر") == [
+    assert texts("نفى الوزير ذلك. ورفض الطلب! هل يقبل؟ لا\n\nعنوان آخر") == [
         "نفى الوزير ذلك.", "ورفض الطلب!", "هل يقبل؟", "لا", "عنوان آخر"]
+    # A single line break in mid-sentence is no end (issue 11 A); a blank line is.
+    assert texts("نفى الوزير ذلك. ورفض الطلب! هل يقبل؟ لا\nعنوان آخر") == [
+        "نفى الوزير ذلك.", "ورفض الطلب!", "هل يقبل؟", "لا\nعنوان آخر"]
 
 
 def test_no_split_inside_quotes_or_brackets():
@@ -80,3 +85,107 @@ def test_splitting_never_loses_adds_or_reorders_characters(text):
 def test_splitting_any_unicode_keeps_every_non_space_character(text):
     joined = "".join(p.text for p in split_sentences(text))
     assert re.sub(r"\s", "", joined) == re.sub(r"\s", "", text)
+
+
+# ---- line breaks inside a sentence (issue 11 A) -------------------------------------------------
+
+def test_line_break_inside_a_quote_does_not_split_the_sentence():
+    text = "قال الوزير: «لن نقبل\nبهذا الاتفاق أبداً». وأضاف أن الحكومة سترد.\n"
+    assert texts(text) == ["قال الوزير: «لن نقبل\nبهذا الاتفاق أبداً».", "وأضاف أن الحكومة سترد."]
+    # A final mark inside the quote at the end of a line does not end it either.
+    assert texts("وقال: «لن نقبل.\nولن نتراجع» ثم غادر.") == ["وقال: «لن نقبل.\nولن نتراجع» ثم غادر."]
+
+
+def test_line_break_in_mid_sentence_does_not_split_it():
+    assert texts("وقال الوزير إن\nالحكومة سترد على الهجوم.\nونفى المتحدث ذلك.") == [
+        "وقال الوزير إن\nالحكومة سترد على الهجوم.", "ونفى المتحدث ذلك."]
+    assert texts("أعلن وزير الخارجية\r\nأن بلاده ترفض الاقتراح.") == ["أعلن وزير الخارجية\r\nأن بلاده ترفض الاقتراح."]
+
+
+def test_blank_line_ends_a_paragraph_and_headlines_stay_sentences():
+    body = "فشلت موسكو وواشنطن في ضم حلب إلى نظام التهدئة. وأجرى لافروف محادثات هاتفية مع كيري."
+    expected = ["فشلت موسكو وواشنطن في ضم حلب إلى نظام التهدئة.", "وأجرى لافروف محادثات هاتفية مع كيري."]
+    # followed by a blank line
+    assert texts("موسكو وواشنطن تفشلان في حلب\n\n" + body) == ["موسكو وواشنطن تفشلان في حلب"] + expected
+    # followed directly by a paragraph, with a byline, unwrapped or wrapped
+    assert texts("موسكو وواشنطن تفشلان\nموسكو - رائد جبر\n" + body) == [
+        "موسكو وواشنطن تفشلان", "موسكو - رائد جبر"] + expected
+    assert texts("الهدنة في سورية\n" + textwrap.fill(body, 40)) == ["الهدنة في سورية"] + [
+        textwrap.fill(body, 40)[:47].strip(), textwrap.fill(body, 40)[47:].strip()]
+    # a paragraph that ends without a final mark ends its sentence all the same
+    assert texts("قال الوزير إن الحرب انتهت\n\nونفى المتحدث ذلك") == ["قال الوزير إن الحرب انتهت", "ونفى المتحدث ذلك"]
+    # a line that ends in a comma or colon goes on
+    assert texts("وقال الوزير:\n«لن نقبل».") == ["وقال الوزير:\n«لن نقبل»."]
+
+
+def test_hard_wrapped_seed_article_gives_the_same_twelve_sentences():
+    text = SEED_TEXT.read_text(encoding="utf-8")
+    want = [p.text for p in split_sentences(text)]
+    for width in (40, 70, 79):
+        wrapped = textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
+        got = split_sentences(wrapped)
+        assert [re.sub(r"\s+", " ", p.text) for p in got] == want, width
+        assert all(wrapped[p.start:p.end] == p.text for p in got)
+    # one paragraph a line, with a headline and a blank line, as scraped articles come
+    got = texts("موسكو تتجنب طلباً أميركياً\n\n" + "\n".join(want[:6]) + "\n" + " ".join(want[6:]))
+    assert got == ["موسكو تتجنب طلباً أميركياً"] + want
+
+
+def test_stray_quotes_lines_apart_do_not_glue_the_lines_between():
+    lines = ["قال «الوزير إن الحرب انتهت."] + ["وأضاف المتحدث أن الحكومة سترد على الهجوم في الوقت المناسب."] * 30 + [
+        "ونفى السفير» ذلك."]
+    assert texts("\n".join(lines)) == lines
+
+
+_letters = "ابتثجحخدذرسشصضطظعغفقكلمنهوي"
+_words = st.text(st.sampled_from(_letters), min_size=2, max_size=9)
+
+
+@st.composite
+def _sentences(draw):
+    words = draw(st.lists(_words, min_size=1, max_size=14))
+    if draw(st.booleans()) and len(words) > 1:  # a quote that holds final marks of its own
+        at = draw(st.integers(1, len(words) - 1))
+        quoted = draw(st.lists(_words, min_size=1, max_size=8))
+        words[at:at] = ["«" + " ".join(quoted[:1]) + draw(st.sampled_from(["", ".", "!"]))] + quoted[1:-1] + [
+            quoted[-1] + "»"] if len(quoted) > 1 else ["«" + quoted[0] + "»"]
+    if draw(st.booleans()):
+        words[draw(st.integers(0, len(words) - 1))] += "،"
+    return " ".join(words) + draw(st.sampled_from([".", "!", "؟", "?", "...", "؟!", ".»"[:1]]))
+
+
+def _wrap(words: list[str], width: int) -> list[str]:
+    """Greedy wrapping, as editors and textwrap do: a word goes on the next line only if it does not fit."""
+    lines: list[str] = []
+    for w in words:
+        if lines and len(lines[-1]) + 1 + len(w) <= width:
+            lines[-1] += " " + w
+        else:
+            lines.append(w)
+    return lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_sentences(), min_size=1, max_size=8), st.integers(5, 120),
+       st.sampled_from(["\n", "\r\n", " \n", "\n  ", "\u2028"]), st.booleans())
+def test_wrapping_a_paragraph_at_any_width_gives_the_same_sentences(sentences, width, newline, headline):
+    wrapped = newline.join(_wrap(" ".join(sentences).split(" "), width))
+    text = ("عنوان الخبر\n\n" if headline else "") + wrapped
+    got = split_sentences(text)
+    assert [re.sub(r"\s+", " ", p.text) for p in got] == (["عنوان الخبر"] if headline else []) + sentences
+    assert [p.text for p in got][headline:] == [p.text for p in split_sentences(wrapped)]
+    for p in got:
+        assert text[p.start:p.end] == p.text
+
+
+def test_many_lines_split_in_linear_time():
+    n = 250_000
+    cases = {"short lines": "كلمة\n" * (n // 5), "dotted lines": "ب.\n" * (n // 3),
+             "quotes across lines": "«كلمة\n" * (n // 6) + "»\n" * (n // 12),
+             "headlines": ("عنوان\n" + "كلمة " * 30 + "\n") * (n // 156), "blank lines": "كلمة.\n\n" * (n // 7)}
+    for name, text in cases.items():
+        t = time.time()
+        pieces = split_sentences(text)
+        assert pieces and time.time() - t < 20, name
+        assert "".join(p.text for p in pieces).split() == text.split() or re.sub(r"\s", "", "".join(
+            p.text for p in pieces)) == re.sub(r"\s", "", text), name
