@@ -20,8 +20,9 @@ class DocumentContext:
 
     ``actor_resolved``: a claim whose actor is only a pronoun or the verb's
     person takes the last actor named before it in the same document
-    (ANNOTATION.md 4). ``actor_code``: the CAMEO code the gazetteer suggests
-    for the resolved actor, or null.
+    (ANNOTATION.md 4); an actor the sentence names always wins over one carried
+    over. ``actor_code``: the CAMEO code of the gazetteer entry that is the whole
+    resolved actor, or null (infer/gazetteer.py).
     """
 
     def __init__(self, doc: str):

@@ -3,8 +3,16 @@
 The dictionaries hold lemmatised headwords without the article
 (وزارة_دفاع_أميركي_ -> USAGOV); running text has articles, clitics and
 feminine or plural endings (وزارة الدفاع الأميركية). Both sides are reduced to
-the same rough stem before matching, so the match is approximate: a code is a
-suggestion for the analyst, and ``actor_code`` stays null when nothing matches.
+the same rough stem before matching.
+
+``actor_code`` answers only when one dictionary entry is the whole actor, every
+word of it: a match on part of the actor is how "نقابة الصحافيين" got the code
+of "الصحافي" and the Jordanian interior ministry the Afghan one, so a partial
+match gives null, as does an entry that names no particular country
+("وزارة الداخلية", coded AFGGOV in the dictionary). The dictionary's code is
+then written the way the annotation writes it (ANNOTATION.md 4): a state or
+capital that speaks is its government (RUS -> RUSGOV), one role per code
+(IRNGOVLEG -> IRNLEG). Measured by ``bench/actor_code.py``.
 """
 
 from __future__ import annotations
@@ -75,15 +83,55 @@ def gazetteer_stems() -> frozenset[str]:
     return frozenset(s for key in actor_table() for s in key)
 
 
-def actor_code(name: str | None, max_len: int = 6) -> str | None:
-    """The code of the longest dictionary entry found inside ``name``, or None."""
+# The roles the annotation writes (ANNOTATION.md 4, and REL, which the annotators use too), and the
+# dictionary's other roles that mean one of them for a speaker.
+ANNOTATION_ROLES = {"GOV", "MIL", "REB", "OPP", "MED", "CVL", "BUS", "LEG", "JUD", "REL"}
+ROLE_AS = {"COP": "GOV", "ELI": "GOV", "PTY": "GOV", "SPY": "GOV", "UAF": "REB", "INS": "REB", "SEP": "REB"}
+# Heads of codes that are no country: international bodies, and groups with no country.
+INTERNATIONAL = {"IGO": "IGO", "INT": "IGO", "NGO": "NGO"}
+NO_COUNTRY = ROLES | {"IMG", "PTY"}
+# An entry whose every word occurs in entries of this many countries names none of them.
+GENERIC_COUNTRIES = 5
+_PEOPLE = re.compile(r"(?:يون|يين)$")  # اللبنانيون: a plural of a nationality is its people
+
+
+@lru_cache(maxsize=1)
+def generic_entries() -> frozenset[tuple[str, ...]]:
+    """Country-coded entries made only of words that many countries' entries share (وزارة داخلية).
+
+    The dictionary gives such an entry the code of one country (AFGGOV), which is right for a
+    ministry of that country only; an international body (IGO) is what it is whatever its words.
+    """
+    countries: dict[str, set[str]] = {}
+    for key, code in actor_table().items():
+        for s in key:
+            countries.setdefault(s, set()).add(code[:3])
+    return frozenset(key for key, code in actor_table().items()
+                     if code[:3] not in INTERNATIONAL and all(len(countries[s]) >= GENERIC_COUNTRIES for s in key))
+
+
+def annotation_code(code: str, name: str) -> str | None:
+    """The dictionary's ``code`` for the actor ``name`` as the annotation writes it, or None."""
+    head, roles = code[:3], [code[i:i + 3] for i in range(3, len(code), 3)]
+    if head in INTERNATIONAL:
+        return INTERNATIONAL[head]
+    if head in NO_COUNTRY:
+        return None
+    kept = [ROLE_AS.get(r, r) for r in roles if ROLE_AS.get(r, r) in ANNOTATION_ROLES]
+    if kept:
+        return head + kept[-1]  # the most specific role: IRNGOVLEG is the Iranian legislature
+    if roles:
+        return None  # only roles the annotation has no word for (EDU, HLH...): unsure
+    words = basic_normalize(name).split()
+    return head + ("CVL" if len(words) == 1 and _PEOPLE.search(words[0]) else "GOV")
+
+
+def actor_code(name: str | None) -> str | None:
+    """The code of the dictionary entry that is the whole of ``name`` (every word of it), or None."""
     if not name:
         return None
-    toks = stems(name)
-    table = actor_table()
-    for n in range(min(max_len, len(toks)), 0, -1):
-        for i in range(len(toks) - n + 1):
-            code = table.get(toks[i:i + n])
-            if code:
-                return code
-    return None
+    key = stems(name)
+    code = actor_table().get(key)
+    if code is None or key in generic_entries():
+        return None
+    return annotation_code(code, name)

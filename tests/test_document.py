@@ -1,5 +1,7 @@
 """What a row gains from its document: the resolved actor and its code (ANNOTATION.md 4, issue 11 C)."""
 
+import json
+
 from infer.document import DocumentContext
 
 
@@ -57,3 +59,48 @@ def test_shipped_model_keeps_every_actor_it_finds_in_the_seed_article():
     for r in rows:
         if r["actor"] is not None:
             assert r["actor_resolved"] == r["actor"]["text"]
+
+
+# ---- actor_code: only a dictionary entry that is the whole actor (issue 11 B) ---------------------
+
+def test_a_dictionary_entry_inside_the_actor_gives_no_code():
+    """Partial matches that gave confident wrong codes: AFGGOV, USAGOVEDU, a party's code."""
+    from infer.gazetteer import actor_code
+
+    for actor in ("وزارة الداخلية الأردنية", "نقابة الصحافيين", "حزب الأمة المعارض"):
+        assert actor_code(actor) is None, actor
+        ctx = DocumentContext("d")
+        assert ctx.row(pred(f"ونفت {actor} التقرير.", "denial", actor))["actor_code"] is None, actor
+    # an entry that names no country (the dictionary codes it AFGGOV) gives none either
+    assert actor_code("وزارة الداخلية") is None
+
+
+def test_an_entry_that_is_the_whole_actor_gives_its_code_as_the_annotation_writes_it():
+    from infer.gazetteer import actor_code
+
+    assert actor_code("الحكومة السودانية") == "SDNGOV"
+    assert actor_code("والحكومة السودانية") == "SDNGOV"  # a leading clitic and the article are stripped
+    assert actor_code("وزارة الدفاع الأميركية") == "USAGOV"
+    assert actor_code("موسكو") == "RUSGOV"  # a state or capital that speaks is its government
+    assert actor_code("الكنيست") == "ISRLEG"  # ISRGOVLEG: one role, the most specific
+    assert actor_code("مجلس الأمن الدولي") == "IGO"
+    ctx = DocumentContext("d")
+    ctx.row(pred("ورفضت الحكومة السودانية الاتهام.", "denial", "الحكومة السودانية"))
+    assert ctx.row(pred("ونفت ذلك.", "denial"))["actor_code"] == "SDNGOV"  # the code of the resolved actor
+
+
+def test_actor_code_precision_on_the_annotated_splits_is_at_least_0_8():
+    """bench/actor_code.py on dev and test, gold actors in: a code, when given, is right."""
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_actor_code", REPO / "bench" / "actor_code.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for split in ("dev", "test"):
+        records = [json.loads(line) for line in (REPO / "data" / f"{split}.jsonl").read_text("utf-8").splitlines()]
+        figures = bench.score(records)
+        assert figures["coded_records"]["precision"] >= 0.8, (split, figures["coded_records"])
+        assert figures["all_actors"]["precision"] >= 0.8, (split, figures["all_actors"])
+        assert figures["coded_records"]["emitted"] >= 10, split
