@@ -7,6 +7,7 @@ Basic Multilingual Plane (emoji), so offsets are converted both ways.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -70,25 +71,66 @@ def record_to_task(rec: dict) -> dict:
     return {"data": data, "annotations": [{"result": result}]}
 
 
-def task_to_record(task: dict) -> dict:
+def _field(obj, key: str, where: str):
+    """``obj[key]``, or a ValueError that names the missing field (a bare KeyError says only 'id')."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"{where} must be a JSON object, not {type(obj).__name__}")
+    if obj.get(key) is None:
+        raise ValueError(f"{where}.{key} is missing")
+    return obj[key]
+
+
+def task_ids(task: dict, text: str) -> tuple[str, str]:
+    """The record's id and doc: the task's ``data.id`` and ``data.doc`` when it was exported by tasrih.
+
+    A task made in Label Studio from new text has neither; it gets ids from Label Studio's task id
+    (``ls-<task id>``), or from the text itself when there is none, so that importing the same export
+    twice gives the same ids. Such a task is a document of its own unless ``data.doc`` says otherwise.
+    """
     data = task["data"]
-    text = data["text"]
+    rec_id = data.get("id")
+    if rec_id is None or rec_id == "":
+        key = task.get("id")
+        rec_id = f"ls-{key}" if isinstance(key, (int, str)) and str(key).strip() else \
+            "ls-" + hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    doc = data.get("doc")
+    return str(rec_id), str(doc) if doc is not None and doc != "" else str(rec_id)
+
+
+def _span(text: str, value: dict, name: str) -> dict:
+    """A span from Label Studio's UTF-16 offsets, without the spaces a selection often takes in."""
+    s = from_utf16(text, _field(value, "start", f"{name}.value"))
+    e = from_utf16(text, _field(value, "end", f"{name}.value"))
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    if s >= e:
+        raise ValueError(f"the {name} span holds no word (only spaces, or empty)")
+    return {"start": s, "end": e, "text": text[s:e]}
+
+
+def task_to_record(task: dict) -> dict:
+    data = _field(task, "data", "the task")
+    text = _field(data, "text", "data")
+    if not isinstance(text, str):
+        raise ValueError(f"data.text must be a string, not {type(text).__name__}")
     anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
     if not anns:
         raise ValueError("the task has no annotation")
     # The most recent annotation is the reviewed one.
     ann = max(anns, key=lambda a: a.get("updated_at") or a.get("created_at") or "")
-    rec = {"id": data["id"], "doc": data["doc"], "source": data.get("source") or None, "text": text,
+    rec_id, doc = task_ids(task, text)
+    rec = {"id": rec_id, "doc": doc, "source": data.get("source") or None, "text": text,
            "label": None, "also": [], "actor": None, "actor_resolved": None, "actor_code": None, "target": None}
-    for r in ann["result"]:
+    for r in _field(ann, "result", "annotation"):
         name, value = r.get("from_name"), r.get("value", {})
         if name == "label":
             rec["label"] = (value.get("choices") or [None])[0]
         elif name == "also":
             rec["also"] = list(value.get("choices", []))  # order kept: it follows the text
         elif name in ("actor", "target"):
-            s, e = from_utf16(text, value["start"]), from_utf16(text, value["end"])
-            rec[name] = {"start": s, "end": e, "text": text[s:e]}
+            rec[name] = _span(text, value, name)
         elif name in ("actor_resolved", "actor_code"):
             rec[name] = " ".join(value.get("text", [])).strip() or None
     if rec["label"] is None:
@@ -115,13 +157,17 @@ def run_import(args) -> int:
     if not isinstance(tasks, list):
         raise InputError(f"{args.file}: expected a JSON list of tasks")
     records, problems = [], []
+    seen: dict[str, int] = {}
     for n, task in enumerate(tasks):
         try:
             rec = task_to_record(task)
         except (KeyError, TypeError, ValueError) as e:
-            problems.append(f"{args.file}: task {n}: {e}")
+            problems.append(f"{args.file}: task {n}: {e if not isinstance(e, KeyError) else f'{e} is missing'}")
             continue
         msgs = check_record(rec)
+        if rec["id"] in seen:
+            msgs.append(f"id {rec['id']!r} is also the id of task {seen[rec['id']]}")
+        seen.setdefault(rec["id"], n)
         problems += [f"{args.file}: task {n} ({rec['id']}): {m}" for m in msgs]
         records.append(rec)
     if problems:
