@@ -7,7 +7,7 @@ from pathlib import Path
 from infer.predict import Tasrih
 from train.data import Dataset
 from train.metrics import evaluate_predictions
-from train.report import shown, write_report
+from train.report import report_title, shown, write_report
 
 
 def predict_records(model: Tasrih, ds: Dataset, batch_size: int = 64) -> list[dict]:
@@ -15,8 +15,13 @@ def predict_records(model: Tasrih, ds: Dataset, batch_size: int = 64) -> list[di
 
 
 def evaluate_splits(model: Tasrih, splits: dict[str, tuple[Path, Dataset]], out: Path, title: str,
-                    batch_size: int = 64, extra: dict | None = None) -> dict:
-    """Metrics per split; the first split's predictions, report and confusion matrix go to ``out``."""
+                    batch_size: int = 64, extra: dict | None = None, model_dir: Path | None = None) -> dict:
+    """Metrics per split, the report and a confusion matrix per split, the first split's predictions.
+
+    ``title`` names the model; when it holds a run's timestamp instead (a model directory named by
+    Hydra), or ``model_dir`` is given, the name saved with the model is used (train/report.py).
+    """
+    title = report_title(title, model, model_dir)
     metrics = {"model": title, **(extra or {}), "splits": {}}
     first = None
     for name, (path, ds) in splits.items():

@@ -1,0 +1,63 @@
+"""The evaluation report: titled with the model's name, one confusion matrix per split (issue 11 E)."""
+
+import json
+import shutil
+
+from PIL import Image
+
+from train.cli import main
+from train.report import looks_like_timestamp, model_name, split_filename
+from tests.conftest import REPO, SEED_GOLD, read_jsonl, write_jsonl
+
+SHIPPED = REPO / "infer" / "default_model"
+
+
+def png_title(path) -> str:
+    with Image.open(path) as im:
+        return im.text["Title"]
+
+
+def test_evaluating_a_run_directory_titles_everything_with_the_model_name(tmp_path):
+    """A model where training leaves it, outputs/<name>/<timestamp>/, evaluated on two splits."""
+    run = tmp_path / "outputs" / "baseline" / "2024-05-01_12-30-00"
+    shutil.copytree(SHIPPED, run)
+    rows = read_jsonl(SEED_GOLD)
+    dev = write_jsonl(tmp_path / "dev.jsonl", rows[:7])
+    test = write_jsonl(tmp_path / "test.jsonl", [dict(r, doc="seed-000-b") for r in rows[7:]])
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(run), "--data", str(dev), str(test), "--out", str(out)]) == 0
+
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.splitlines()[0] == "# tasrih default_model"  # the name saved with the model (cfg.name)
+    assert "2024-05-01" not in report
+    assert json.loads((out / "metrics.json").read_text())["model"] == "tasrih default_model"
+    # one confusion matrix per split, each linked from its section; confusion_matrix.png is the first split's
+    assert png_title(out / "confusion_matrix_dev.png") == "tasrih default_model: dev"
+    assert png_title(out / "confusion_matrix_test.png") == "tasrih default_model: test"
+    assert png_title(out / "confusion_matrix.png") == "tasrih default_model: dev"
+    assert "](confusion_matrix_dev.png)" in report and "](confusion_matrix_test.png)" in report
+    assert len(read_jsonl(out / "predictions.jsonl")) == 7  # the first split's, as before
+
+
+def test_the_model_name_comes_from_the_saved_config_else_the_folder_above_a_timestamp(tmp_path):
+    run = tmp_path / "outputs" / "tiny" / "2024-05-01_12-30-00"
+    run.mkdir(parents=True)
+    assert model_name(run) == "tiny"  # nothing saved: the folder Hydra named after cfg.name
+    (run / "config.yaml").write_text("model:\n  name: tiny\nname: tiny_mlm_seed3\nseed: 3\n", encoding="utf-8")
+    assert model_name(run) == "tiny_mlm_seed3"
+    job = tmp_path / "multirun" / "small" / "2024-05-01_12-30-00" / "3"
+    job.mkdir(parents=True)
+    assert model_name(job) == "small"
+    assert model_name(SHIPPED) == "default_model"
+    named = tmp_path / "my-model"
+    named.mkdir()
+    assert model_name(named) == "my-model"
+
+
+def test_timestamps_and_file_names():
+    for name in ("2024-05-01_12-30-00", "2024-05-01", "2024-05-01T12:30:00", "3"):
+        assert looks_like_timestamp(name), name
+    for name in ("baseline", "tiny_mlm", "default_model", "e5_small_main", "run-2024"):
+        assert not looks_like_timestamp(name), name
+    assert split_filename("dev") == "confusion_matrix_dev.png"
+    assert split_filename("news 2016/ar") == "confusion_matrix_news_2016_ar.png"
