@@ -17,10 +17,10 @@ from infer.gazetteer import gazetteer_stems, stem
 from infer.features import spans_from_tags
 from infer.labels import CLAIMS, LABELS
 from infer.normalize import basic_normalize
-from infer.predict import ModelLoadError, Predictor, check_sentences
+from infer.predictor import BASELINE_TYPE, ModelLoadError, Predictor, check_sentences, json_object
 from infer.text import Piece, split_words
 
-MODEL_TYPE = "tasrih-baseline"
+MODEL_TYPE = BASELINE_TYPE
 SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
@@ -116,6 +116,23 @@ def load_skops(path: Path):
     return sio.load(str(path), trusted=untrusted)
 
 
+def check_baseline_dir(path: Path) -> None:
+    """The classical baseline: its label set, its skops file and its CRF weights (JSON)."""
+    config = path / "config.json"
+    cfg = json_object(config)
+    id2label = cfg.get("id2label")
+    labels = [id2label.get(str(i)) for i in range(len(id2label))] if isinstance(id2label, dict) else id2label
+    if labels != list(LABELS):
+        raise ModelLoadError(f"{config}: id2label is {labels}, expected {list(LABELS)}")
+    skops_file = path / "label_model.skops"
+    if not skops_file.is_file():
+        raise ModelLoadError(f"{skops_file}: missing; a baseline model directory needs it")
+    crf = json_object(path / "crf.json") if (path / "crf.json").is_file() else None
+    if crf is None or not {"tags", "state", "transitions"} <= set(crf):
+        raise ModelLoadError(f"{path / 'crf.json'}: missing or not the CRF weights of a baseline model")
+
+
+
 class BaselineModel(Predictor):
     """Label, `also` and span predictions of the classical candidate, in the shape Tasrih.predict gives."""
 
@@ -158,10 +175,10 @@ class BaselineModel(Predictor):
                          for clf in self.also_clfs], 1)
         return p[:, order], also
 
-    def predict(self, sentences: list[str], batch_size: int = 256) -> list[dict]:
+    def predict(self, sentences: list[str] | str, batch_size: int = 256) -> list[dict]:
+        sentences = check_sentences(sentences)
         if not sentences:
             return []
-        check_sentences(sentences)
         label_p, also_p = self.label_probs(sentences)
         rows = []
         for text, lp, ap in zip(sentences, label_p, also_p):

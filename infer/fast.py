@@ -1,7 +1,8 @@
-"""Fast CPU inference: int8 and ONNX Runtime backends for Tasrih, and `tasrih export`.
+"""The backends a transformer model runs on, and `tasrih export`, which writes the ONNX graphs.
 
 Backends (``Tasrih.from_pretrained(path, backend=...)``, ``tasrih classify --backend ...``):
 
+  auto        onnx-int8 when the directory has model.int8.onnx (the shipped model), else torch
   torch       the PyTorch model in float32 (the reference)
   int8        the recommended int8 variant, today ``onnx-int8`` (see docs/speed.md)
   onnx-int8   ONNX Runtime on ``model.int8.onnx``: the graph with fused BERT operators (attention,
@@ -16,7 +17,8 @@ The ONNX files are written by ``tasrih export --model DIR [--int8]``; they carry
 of the model.safetensors they were exported from, and a stale file (the model was retrained
 since) is refused rather than silently run. Artifacts are .onnx only: never pickles.
 
-This module imports onnx and onnxruntime only when an ONNX backend is used or exported.
+The ONNX backends run on onnxruntime and numpy alone (infer/transformer.py); torch, onnx and
+transformers are imported here only when a model is exported.
 """
 
 from __future__ import annotations
@@ -30,15 +32,13 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import torch
-from torch import nn
+from infer.threads import physical_cores  # noqa: F401  (bench/throughput.py reads it from here)
+from infer.transformer import ARTIFACTS, OUTPUTS, WEIGHTS_KEY
 
-BACKENDS = ("torch", "int8", "onnx-int8", "onnx", "torch-int8")
+# auto: the exported int8 graph when the directory has one (the shipped model), else PyTorch.
+BACKENDS = ("auto", "torch", "int8", "onnx-int8", "onnx", "torch-int8")
 # What `int8` means: the int8 variant chosen by measurement (docs/speed.md, bench/throughput.py).
 INT8 = "onnx-int8"
-ARTIFACTS = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
-OUTPUTS = ("label_logits", "also_logits", "span_logits")
-WEIGHTS_KEY = "tasrih.weights_sha256"
 # Files copied with the model when `tasrih export --out` writes elsewhere: data formats only, never pickles.
 SAFE_SUFFIXES = (".json", ".safetensors", ".txt", ".md")
 
@@ -49,22 +49,6 @@ def resolve_backend(backend: str) -> str:
     return INT8 if backend == "int8" else backend
 
 
-def physical_cores() -> int:
-    """Cores this process may run on, counting hyper-threads once (TASRIH_THREADS overrides)."""
-    env = os.environ.get("TASRIH_THREADS", "")
-    if env.strip().isdigit() and int(env) > 0:
-        return int(env)
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    cores = set()
-    for c in cpus:
-        topo = Path(f"/sys/devices/system/cpu/cpu{c}/topology")
-        try:
-            cores.add(f"{(topo / 'physical_package_id').read_text().strip()}:{(topo / 'core_id').read_text().strip()}")
-        except OSError:
-            cores.add(f"cpu{c}")
-    return max(1, len(cores))
-
-
 def weights_digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path / "model.safetensors", "rb") as f:
@@ -73,101 +57,22 @@ def weights_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _load_error(msg: str) -> Exception:
-    from infer.predict import ModelLoadError
-
-    return ModelLoadError(msg)
-
-
-# ---- runners: (input_ids, attention_mask) -> (label_logits, also_logits, span_logits) -------------
-
-class TorchInt8Runner:
-    """PyTorch dynamic quantisation: nn.Linear weights to int8, activations quantised per batch."""
-
-    def __init__(self, model: nn.Module):
-        model.to("cpu").eval()  # the quantised kernels are CPU kernels
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the torch.ao -> torchao deprecation notice
-            # In place: the float32 Linear weights are freed, the Tasrih object runs the quantised model.
-            torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
-        self.model = model
-
-    @torch.inference_mode()
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor):
-        out = self.model(input_ids=ids.cpu(), attention_mask=mask.cpu())
-        return out.label_logits, out.also_logits, out.span_logits
-
-
-class OrtRunner:
-    """ONNX Runtime on the CPU, one intra-op thread per physical core."""
-
-    def __init__(self, onnx_path: Path, threads: int | None = None, spinning: bool = False):
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.intra_op_num_threads = threads or physical_cores()
-        so.inter_op_num_threads = 1
-        # Busy-waiting threads only pay on an idle machine; on a shared one they steal the cores they wait for.
-        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        so.log_severity_level = 3
-        self.session = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-        self.path = onnx_path
-        self.metadata: dict[str, str] = {}
-
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor):
-        feed = {"input_ids": ids.cpu().numpy().astype("int64", copy=False),
-                "attention_mask": mask.cpu().numpy().astype("int64", copy=False)}
-        return tuple(torch.from_numpy(o) for o in self.session.run(list(OUTPUTS), feed))
-
-
-def load_artifact(path: Path, backend: str) -> OrtRunner:
-    """A runner on the ONNX file of ``backend`` in ``path``; refused when missing or exported from other weights."""
-    onnx_path = path / ARTIFACTS[backend]
-    flag = " --int8" if backend == "onnx-int8" else ""
-    if not onnx_path.is_file():
-        raise _load_error(f"{onnx_path}: missing; backend {backend!r} runs the exported graph: "
-                          f"run `tasrih export --model {path}{flag}` first")
-    try:
-        runner = OrtRunner(onnx_path)
-    except ImportError:
-        raise _load_error(f"backend {backend!r} needs onnxruntime: pip install onnxruntime") from None
-    except Exception as e:  # onnxruntime's own errors (InvalidProtobuf, InvalidGraph, Fail, ...)
-        raise _load_error(f"{onnx_path}: onnxruntime cannot load it ({str(e).strip().splitlines()[0]})") from None
-    runner.metadata = dict(runner.session.get_modelmeta().custom_metadata_map)
-    if runner.metadata.get(WEIGHTS_KEY) != weights_digest(path):
-        raise _load_error(f"{onnx_path}: exported from other weights than {path / 'model.safetensors'} "
-                          f"(retrained since?); run `tasrih export --model {path}{flag}` again")
-    return runner
-
-
-def make_runner(backend: str, path: Path, model: nn.Module):
-    """The runner for ``backend``; ``model`` is the loaded float32 TasrihModel."""
-    backend = resolve_backend(backend)
-    if backend == "torch":
-        from infer.predict import TorchRunner
-
-        return TorchRunner(model)
-    if backend == "torch-int8":
-        return TorchInt8Runner(model)
-    if backend in ARTIFACTS:
-        return load_artifact(Path(path), backend)
-    raise _load_error(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-
-
 # ---- export ------------------------------------------------------------------------------------
 
-class _Logits(nn.Module):
+def _logits_module(model):
     """TasrihModel with plain tensor outputs, the form the ONNX exporter traces."""
+    from torch import nn
 
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
+    class Logits(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
 
-    def forward(self, input_ids, attention_mask):
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-        return out.label_logits, out.also_logits, out.span_logits
+        def forward(self, input_ids, attention_mask):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+            return out.label_logits, out.also_logits, out.span_logits
+
+    return Logits().eval()
 
 
 @contextlib.contextmanager
@@ -184,20 +89,23 @@ def _quiet():
 
 
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
-           per_channel: bool = True, opset: int = 17) -> Path:
+           per_channel: bool = True, opset: int = 17, weights: bool = True) -> Path:
     """Write model.int8.onnx (or model.onnx without ``int8``) for the model in ``model_dir``.
 
     ``out`` (default: ``model_dir``) receives the file; when it is another directory, the
     model's config, tokenizer and safetensors weights are copied there too, so that it is a
-    complete model directory for ``Tasrih.from_pretrained(out, backend=...)``.
+    complete model directory for ``Tasrih.from_pretrained(out, backend=...)``. Without
+    ``weights`` the safetensors file stays behind: ``out`` is then the ONNX-only form that
+    ships (runs with onnxruntime, no torch).
     """
     import onnx
+    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
     from transformers.utils import logging as hf_logging
 
     from infer.model import TasrihModel
-    from infer.predict import check_model_dir
+    from infer.torch_backend import check_model_dir
 
     hf_logging.disable_progress_bar()
     model_dir = Path(model_dir)
@@ -206,7 +114,7 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() != model_dir.resolve():
         for f in sorted(model_dir.iterdir()):
-            if f.is_file() and f.suffix in SAFE_SUFFIXES:
+            if f.is_file() and f.suffix in SAFE_SUFFIXES and (weights or f.suffix != ".safetensors"):
                 shutil.copy2(f, out / f.name)
     digest = weights_digest(model_dir)
     name = ARTIFACTS["onnx-int8" if int8 else "onnx"]
@@ -223,7 +131,7 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp, _quiet():
         tmp = Path(tmp)
         # The TorchScript exporter (dynamo=False) needs no onnxscript and gives the classic BERT graph.
-        torch.onnx.export(_Logits(model).eval(), (ids, mask), str(tmp / "traced.onnx"), dynamo=False,
+        torch.onnx.export(_logits_module(model), (ids, mask), str(tmp / "traced.onnx"), dynamo=False,
                           input_names=["input_ids", "attention_mask"], output_names=list(OUTPUTS),
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
         fused = optimizer.optimize_model(str(tmp / "traced.onnx"), model_type="bert",

@@ -24,9 +24,12 @@ class Segment:
     word_ids: list[int | None]  # per token: index of the word in the sentence, None for special tokens
 
 
-def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: int
+def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: int, prefix: str = ""
            ) -> tuple[list[list[Piece]], list[Segment]]:
     """Split each sentence into words and its words into windows of at most ``max_length`` tokens.
+
+    ``prefix`` (e5's "query: ") is tokenised once and put after the first special token of every
+    window; its tokens belong to no word.
 
     Raises ValueError for a sentence that is not Unicode text (a lone surrogate).
     """
@@ -39,7 +42,8 @@ def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: 
     # Tokenise every word once, in one call to the fast tokenizer.
     flat = [normalizer(w.text) for ws in words for w in ws]
     pieces = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
-    budget = max_length - 2
+    prefix_ids = tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
+    budget = max_length - 2 - len(prefix_ids)
     segments: list[Segment] = []
     k = 0
     for si, ws in enumerate(words):
@@ -51,16 +55,18 @@ def encode(tokenizer, normalizer: Normalizer, sentences: list[str], max_length: 
             k += 1
             p = p[:budget]  # a single absurdly long "word" still has to fit one window
             if ids and len(ids) + len(p) > budget:
-                segments.append(_segment(tokenizer, si, first, ids, wids))
+                segments.append(_segment(tokenizer, si, first, ids, wids, prefix_ids))
                 ids, wids, first = [], [], wi
             ids.extend(p)
             wids.extend([wi] * len(p))
-        segments.append(_segment(tokenizer, si, first, ids, wids))
+        segments.append(_segment(tokenizer, si, first, ids, wids, prefix_ids))
     return words, segments
 
 
-def _segment(tokenizer, si: int, first: int, ids: list[int], wids: list[int | None]) -> Segment:
-    return Segment(si, first, [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id], [None, *wids, None])
+def _segment(tokenizer, si: int, first: int, ids: list[int], wids: list[int | None], prefix_ids: list[int]
+             ) -> Segment:
+    return Segment(si, first, [tokenizer.cls_token_id, *prefix_ids, *ids, tokenizer.sep_token_id],
+                   [None] * (1 + len(prefix_ids)) + wids + [None])
 
 
 def first_token_positions(seg: Segment) -> dict[int, int]:

@@ -21,7 +21,8 @@ class TasrihConfig(BertConfig):
     model_type = "tasrih"
 
     def __init__(self, normalizer: str = "basic", max_seq_length: int = 128, classifier_dropout_prob: float = 0.1,
-                 span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, label_temperature: float = 1.0, **kwargs):
+                 span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, label_temperature: float = 1.0,
+                 pooling: str = "cls", text_prefix: str = "", label_weights: list[float] | None = None, **kwargs):
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         kwargs.setdefault("label2id", {label: i for i, label in enumerate(LABELS)})
         super().__init__(**kwargs)
@@ -31,6 +32,11 @@ class TasrihConfig(BertConfig):
         self.span_loss_weight = span_loss_weight
         self.also_loss_weight = also_loss_weight
         self.label_temperature = label_temperature  # divides the label logits at inference; fitted on dev
+        # "cls": the first token's state; "mean": the mean over the tokens (how e5 was pretrained).
+        self.pooling = pooling
+        # Put before every sentence ("query: " for e5, as in its pretraining); its tokens carry no tag.
+        self.text_prefix = text_prefix
+        self.label_weights = label_weights  # per-label loss weights (rare labels count more), or None
         self.claims = list(CLAIMS)
         self.span_tags = list(SPAN_TAGS)
 
@@ -59,12 +65,19 @@ class TasrihModel(BertPreTrainedModel):
                 span_tags=None, **_) -> TasrihOutput:
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                            token_type_ids=token_type_ids).last_hidden_state
-        hidden = self.dropout(hidden)
-        cls = hidden[:, 0]
-        out = TasrihOutput(label_logits=self.label_head(cls), also_logits=self.also_head(cls),
+        if getattr(self.config, "pooling", "cls") == "mean":
+            mask = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)
+                    ).unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        else:
+            pooled = hidden[:, 0]
+        pooled, hidden = self.dropout(pooled), self.dropout(hidden)
+        out = TasrihOutput(label_logits=self.label_head(pooled), also_logits=self.also_head(pooled),
                            span_logits=self.span_head(hidden))
         if labels is not None:
-            loss = nn.functional.cross_entropy(out.label_logits.float(), labels)
+            weights = getattr(self.config, "label_weights", None)
+            weights = torch.tensor(weights, device=labels.device) if weights else None
+            loss = nn.functional.cross_entropy(out.label_logits.float(), labels, weight=weights)
             if also is not None:
                 loss = loss + self.config.also_loss_weight * nn.functional.binary_cross_entropy_with_logits(
                     out.also_logits.float(), also.float())

@@ -9,6 +9,7 @@ from infer.model import TasrihConfig, TasrihModel
 from infer.normalize import Normalizer
 from infer.predict import Tasrih
 from infer.text import split_words
+from infer.torch_backend import TorchRunner
 
 
 def make_model(tiny_bert) -> TasrihModel:
@@ -28,7 +29,7 @@ def test_save_pretrained_round_trip_gives_identical_logits(tiny_bert, tmp_path):
     batch = tok(["واتهمت الوزارة جبهة النصرة", "رحب المجلس بالاتفاق"], padding=True, return_tensors="pt")
     with torch.no_grad():
         a = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        b = restored.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        b = restored.runner.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     for name in ("label_logits", "also_logits", "span_logits"):
         assert torch.equal(getattr(a, name), getattr(b, name))
 
@@ -64,7 +65,8 @@ def test_spans_map_back_to_raw_text_through_normalisation(text, data):
 
 
 def test_model_predictions_have_raw_offsets(tiny_bert):
-    model = Tasrih(make_model(tiny_bert), AutoTokenizer.from_pretrained(tiny_bert))
+    model = make_model(tiny_bert)
+    model = Tasrih(model.config, AutoTokenizer.from_pretrained(tiny_bert), TorchRunner(model))
     text = "وأكّـــدَ الوزيرُ «سيرغي لافروف» رفضَ المقترح"
     row = model.predict([text])[0]
     assert set(row["scores"]) == set(LABELS)

@@ -6,25 +6,21 @@ import json
 import logging
 import zipfile
 import time
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from infer.baseline import MODEL_TYPE, BaselineModel, LinearCRF, sentence_features
-from infer.labels import CLAIMS, LABELS
+from infer.labels import CLAIMS, LABELS, SPAN_TAGS
 from infer.normalize import basic_normalize
 from infer.text import split_words
 from train.data import load_splits
 from train.metrics import fit_temperature
+from train.run import flat_metrics, output_dir, resolve, subsample, word_tags, write_model_card
 
 log = logging.getLogger("tasrih.baseline")
 
 
 def bio(rec: dict, words) -> list[str]:
-    from train.loop import word_tags
-
-    from infer.labels import SPAN_TAGS
-
     return [SPAN_TAGS[t] for t in word_tags(rec, words)]
 
 
@@ -84,7 +80,6 @@ def train_baseline(cfg: DictConfig) -> dict:
     from skops.io import dump
 
     from train.evaluate import evaluate_splits
-    from train.loop import flat_metrics, output_dir, resolve, subsample, write_model_card
     from train.report import shown
 
     out = output_dir(cfg)

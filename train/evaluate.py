@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infer.predict import Tasrih
+from infer.predictor import Predictor
 from train.data import Dataset
 from train.metrics import evaluate_predictions
 from train.report import report_title, shown, write_report
 
 
-def predict_records(model: Tasrih, ds: Dataset, batch_size: int = 64) -> list[dict]:
+def predict_records(model: Predictor, ds: Dataset, batch_size: int = 64) -> list[dict]:
     return model.predict([r.data["text"] for r in ds.records], batch_size=batch_size)
 
 
-def evaluate_splits(model: Tasrih, splits: dict[str, tuple[Path, Dataset]], out: Path, title: str,
+def evaluate_splits(model: Predictor, splits: dict[str, tuple[Path, Dataset]], out: Path, title: str,
                     batch_size: int = 64, extra: dict | None = None, model_dir: Path | None = None) -> dict:
     """Metrics per split, the report and a confusion matrix per split, the first split's predictions.
 

@@ -21,11 +21,13 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from infer.features import encode, first_token_positions
-from infer.labels import CLAIMS, LABEL2ID, TAG2ID
+from infer.labels import CLAIMS, LABEL2ID
 from infer.model import TasrihConfig, TasrihModel
 from infer.normalize import Normalizer
-from infer.predict import ModelLoadError, Tasrih, check_model_dir, pick_device
+from infer.predict import ModelLoadError, Tasrih
+from infer.torch_backend import TorchRunner, check_model_dir, pick_device
 from train.data import Dataset, load_splits
+from train.run import flat_metrics, output_dir, resolve, set_seed, subsample, word_tags, write_model_card
 from train.evaluate import evaluate_splits
 from train.metrics import fit_temperature
 from train.report import shown
@@ -34,29 +36,10 @@ log = logging.getLogger("tasrih.train")
 CKPT = re.compile(r"^step-(\d{8})$")
 
 
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def word_tags(rec: dict, words) -> list[int]:
-    """BIO tag id per word: a word is inside a span when it overlaps the span's characters."""
-    tags = [TAG2ID["O"]] * len(words)
-    for role in ("target", "actor"):  # actor wins where the two overlap
-        span = rec.get(role)
-        if not span:
-            continue
-        inside = [i for i, w in enumerate(words) if w.start < span["end"] and w.end > span["start"]]
-        for k, i in enumerate(inside):
-            tags[i] = TAG2ID[("B-" if k == 0 else "I-") + role]
-    return tags
-
-
-def featurize(ds: Dataset, tokenizer, normalizer: Normalizer, max_length: int) -> list[dict]:
+def featurize(ds: Dataset, tokenizer, normalizer: Normalizer, max_length: int, prefix: str = "") -> list[dict]:
     """One training example per window of each sentence; only a word's first token carries its tag."""
     recs = [r.data for r in ds.records]
-    words, segments = encode(tokenizer, normalizer, [r["text"] for r in recs], max_length)
+    words, segments = encode(tokenizer, normalizer, [r["text"] for r in recs], max_length, prefix)
     examples = []
     for seg in segments:
         rec = recs[seg.sentence]
@@ -84,32 +67,35 @@ def collate(batch: list[dict], pad_id: int) -> dict:
             "also": torch.tensor([b["also"] for b in batch])}
 
 
-def subsample(ds: Dataset, fraction: float, seed: int) -> Dataset:
-    """Keep a share of the documents (whole), for learning curves."""
-    if fraction >= 1.0:
-        return ds
-    docs = sorted({r.data["doc"] for r in ds.records})
-    random.Random(seed).shuffle(docs)
-    keep = set(docs[: max(1, round(len(docs) * fraction))])
-    return Dataset([r for r in ds.records if r.data["doc"] in keep])
+def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, buckets: bool) -> list[list[int]]:
+    """The batches of one epoch; they depend on the seed and the epoch only, so a resumed run sees the same.
+
+    With ``buckets``, the shuffled examples are taken in pools of 50 batches, each pool is sorted by
+    length and cut into batches, and the batches are shuffled: similar lengths share a batch, so a
+    batch pads little, while every epoch still mixes the data.
+    """
+    rng = np.random.default_rng(seed * 1000 + epoch)
+    order = rng.permutation(len(lengths))
+    if not buckets:
+        return [order[b:b + batch_size].tolist() for b in range(0, len(order), batch_size)]
+    pool = batch_size * 50
+    batches = []
+    for p in range(0, len(order), pool):
+        chunk = sorted(order[p:p + pool].tolist(), key=lambda i: lengths[i])
+        batches += [chunk[b:b + batch_size] for b in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def resolve(path: str) -> Path:
-    """Paths in the config are relative to where tasrih was started, not to the run directory."""
-    try:
-        from hydra.utils import to_absolute_path
-
-        return Path(to_absolute_path(path))
-    except ValueError:  # not running under Hydra (the Python API, tests)
-        return Path(path).absolute()
-
-
-def output_dir(cfg: DictConfig) -> Path:
-    if cfg.output_dir:
-        return resolve(cfg.output_dir)
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().runtime.output_dir)
+def label_weights(ds: Dataset, scheme: str) -> list[float] | None:
+    """Per-label loss weights: ``sqrt_inv`` = 1/sqrt(frequency), scaled to average 1 over the examples."""
+    if scheme == "none":
+        return None
+    if scheme != "sqrt_inv":
+        raise ValueError(f"model.class_weights is {scheme!r}: use 'none' or 'sqrt_inv'")
+    counts = [max(1, ds.labels.get(lab, 0)) for lab in LABEL2ID]
+    raw = [1 / math.sqrt(c) for c in counts]
+    mean = sum(w * c for w, c in zip(raw, counts)) / sum(counts)
+    return [round(w / mean, 4) for w in raw]
 
 
 def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
@@ -118,7 +104,17 @@ def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
     hf_logging.set_verbosity_error()  # the "newly initialized heads" table is expected here, not news
     m = cfg.model
     source = m.name_or_path
-    if m.local_size:
+    if m.encoder:
+        path = resolve(source)
+        if not (path / "config.json").exists():
+            from train.encoder import build_encoder
+
+            texts = [resolve(cfg.data[s]) for s in ("train", "dev", "test")] + [resolve("data/unlabeled/news_sentences.txt.gz")]
+            log.info("building the %s encoder in %s (first use)%s", m.encoder, path,
+                     ", vocabulary pruned to the pieces of data/" if m.prune_vocab else "")
+            build_encoder(m.encoder, path, prune_text=[t for t in texts if t.exists()] if m.prune_vocab else None)
+        source = str(path)
+    elif m.local_size:
         path = resolve(source)
         if not (path / "config.json").exists():
             from train.local_model import build_local_model
@@ -145,8 +141,8 @@ def _load_encoder(source: str, m) -> tuple[TasrihModel, object]:
 
     config = TasrihConfig.from_pretrained(
         source, normalizer=m.normalizer, max_seq_length=m.max_seq_length, classifier_dropout_prob=m.dropout,
-        span_loss_weight=m.span_loss_weight, also_loss_weight=m.also_loss_weight,
-        id2label=dict(enumerate(LABEL2ID)), label2id=dict(LABEL2ID))
+        span_loss_weight=m.span_loss_weight, also_loss_weight=m.also_loss_weight, pooling=m.pooling,
+        text_prefix=m.text_prefix, id2label=dict(enumerate(LABEL2ID)), label2id=dict(LABEL2ID))
     config.model_type = "tasrih"
     model = TasrihModel.from_pretrained(source, config=config)
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -376,6 +372,7 @@ def train(cfg: DictConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
     set_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
     t = cfg.trainer
     if t.num_threads:
         torch.set_num_threads(t.num_threads)
@@ -390,14 +387,17 @@ def train(cfg: DictConfig) -> dict:
     device = pick_device(t.device)
     model, tokenizer = load_encoder(cfg)
     model.to(device)
+    model.config.label_weights = label_weights(train_ds, cfg.model.class_weights)
+    if cfg.model.freeze_word_embeddings:
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     normalizer = Normalizer(model.config.normalizer)
     max_len = min(model.config.max_seq_length, model.config.max_position_embeddings)
-    examples = featurize(train_ds, tokenizer, normalizer, max_len)
+    examples = featurize(train_ds, tokenizer, normalizer, max_len, model.config.text_prefix)
 
     steps_per_epoch = math.ceil(len(examples) / t.batch_size)
     total = t.max_steps if t.max_steps > 0 else steps_per_epoch * t.epochs
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
-    enc_params = [p for n, p in model.named_parameters() if n.startswith("bert.")]
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("bert.") and p.requires_grad]
+    enc_params = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
     optimizer = torch.optim.AdamW([{"params": enc_params, "lr": t.lr},
                                    {"params": head_params, "lr": t.head_lr or t.lr}],
                                   weight_decay=t.weight_decay)
@@ -410,7 +410,7 @@ def train(cfg: DictConfig) -> dict:
     step, epoch, batch_in_epoch, seconds_before, running = 0, 0, 0, 0.0, None
     # What the data position of a checkpoint refers to: a run on other data or settings cannot resume from it.
     run_key = {"train_sentences": len(train_ds), "windows": len(examples), "batch_size": t.batch_size,
-               "seed": cfg.seed}
+               "seed": cfg.seed, "length_buckets": t.length_buckets}
     if resume_path:
         state = load_checkpoint(resume_path, model, optimizer, scheduler, scaler)
         check_resumable(resume_path, state, run_key, total)
@@ -423,12 +423,12 @@ def train(cfg: DictConfig) -> dict:
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=None)
     while step < total:
         # The order of an epoch depends on the seed and the epoch only, so a resumed run sees the same batches.
-        order = np.random.default_rng(cfg.seed * 1000 + epoch).permutation(len(examples))
+        batches = epoch_batches([len(e["input_ids"]) for e in examples], t.batch_size, cfg.seed, epoch,
+                                t.length_buckets)
         for b in range(batch_in_epoch, steps_per_epoch):
             if step >= total:
                 break
-            batch = collate([examples[i] for i in order[b * t.batch_size:(b + 1) * t.batch_size]],
-                            tokenizer.pad_token_id)
+            batch = collate([examples[i] for i in batches[b]], tokenizer.pad_token_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 loss = model(**batch).loss
@@ -465,7 +465,7 @@ def train(cfg: DictConfig) -> dict:
     train_seconds = seconds_before + time.time() - started  # a resumed run counts the time before the kill
 
     model.eval()
-    predictor = Tasrih(model, tokenizer, name=cfg.name)
+    predictor = Tasrih(model.config, tokenizer, TorchRunner(model), name=cfg.name, backend="torch")
     if "dev" in splits:  # calibrate the label scores on dev, never on test
         dev = splits["dev"].records
         rows = predictor.predict([r.data["text"] for r in dev], batch_size=t.eval_batch_size)
@@ -482,50 +482,3 @@ def train(cfg: DictConfig) -> dict:
     write_model_card(out, cfg, metrics)
     log.info("run directory: %s", out)
     return flat_metrics(metrics)
-
-
-def flat_metrics(metrics: dict) -> dict:
-    flat = {"train_steps": metrics["train"]["steps"]}
-    for split, m in metrics["splits"].items():
-        flat[f"{split}/macro_f1"] = m["macro_f1"]
-        flat[f"{split}/accuracy"] = m["accuracy"]
-        flat[f"{split}/actor_exact_f1"] = m["actor"]["exact"]["f1"]
-        flat[f"{split}/target_exact_f1"] = m["target"]["exact"]["f1"]
-    return flat
-
-
-def write_model_card(out: Path, cfg: DictConfig, metrics: dict) -> None:
-    t = metrics["train"]
-    if cfg.model.kind == "baseline":
-        what = (f"Classical model: hashed character (2-5) and word (1-2) n-gram TF-IDF with logistic regression "
-                f"for the label and `also`, and a linear-chain CRF with gazetteer features for actor and target "
-                f"spans, trained by `tasrih train model=baseline` on `{t['file']}` ({t['examples']} sentences); "
-                f"label probabilities calibrated on dev (temperature {t.get('temperature', 1.0)}). Stored as skops "
-                f"(allow-listed types) and JSON: nothing is unpickled.")
-        library = "sklearn"
-    else:
-        what = (f"Encoder `{cfg.model.name_or_path}` with a sentence head (label, `also`) and a BIO span head "
-                f"(actor, target), fine-tuned jointly by `tasrih train` for {t['steps']} steps on `{t['file']}` "
-                f"({t['examples']} sentences).")
-        library = "transformers"
-    lines = [f"---\nlanguage: ar\nlibrary_name: {library}\ntags: [tasrih, token-classification, "
-             f"text-classification]\n---\n", f"# tasrih model: {cfg.name}", "", what, "",
-             "Labels: none, accusation, denial, agreement, demand (see ANNOTATION.md).", "", "## Evaluation", ""]
-    for split, m in metrics["splits"].items():
-        lines.append(f"- {split} (`{m['file']}`, {m['n_examples']} sentences): macro-F1 {m['macro_f1']:.3f}, "
-                     f"accuracy {m['accuracy']:.3f}, actor exact F1 {m['actor']['exact']['f1']:.3f}, target exact "
-                     f"F1 {m['target']['exact']['f1']:.3f}, expected calibration error {m.get('ece', 0):.3f}")
-    lines += ["", "| split | " + " | ".join(f"F1 {lab}" for lab in LABEL2ID) + " |",
-              "|---" * (1 + len(LABEL2ID)) + "|"]
-    for split, m in metrics["splits"].items():
-        lines.append(f"| {split} | " + " | ".join(f"{m['per_class'][lab]['f1']:.3f}" for lab in LABEL2ID) + " |")
-    lines += ["", "## Limits", "",
-              "- Trained on Saudi newspapers of 2015 and Asharq Al-Awsat of 2007-2010 (data/README.md); other "
-              "regions, dialects, periods and genres will score lower. Dev and test come from outlets train never "
-              "saw, so the figures above already include that shift between outlets.",
-              "- Rare classes in real news (denial is 3% of dev and test) have few evaluation examples: their F1 "
-              "moves a lot with a handful of sentences.",
-              "- Spans are predicted per word: a clitic conjunction fused to a name stays in the span.",
-              "- Scores are probabilities calibrated on dev; `tasrih classify --min-confidence P` marks the "
-              "predictions below P instead of hiding them.", ""]
-    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
