@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from infer.predictor import ModelLoadError
+
 log = logging.getLogger("tasrih.encoder")
 
 
@@ -52,15 +54,19 @@ SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 QK = 32  # weights per Q4_0 block
 
 
-class EncoderBuildError(Exception):
+class EncoderBuildError(ModelLoadError):
     """The encoder cannot be built; the message says what to fix."""
 
 
-def source_file(name: str) -> Path:
-    """The weights file inside the installed package, after checking its SHA-256."""
+def source_file(name: str, path: Path | None = None) -> Path:
+    """The weights file (inside the installed package unless ``path`` is given), its SHA-256 checked."""
     if name not in ENCODERS:
         raise EncoderBuildError(f"unknown encoder {name!r}: choose one of {', '.join(ENCODERS)}")
     src = ENCODERS[name]
+    if path is not None:
+        if not Path(path).is_file():
+            raise EncoderBuildError(f"{path}: no such file")
+        return _checked(Path(path), src)
     try:
         from importlib.metadata import PackageNotFoundError, version
         from importlib.resources import files
@@ -73,6 +79,10 @@ def source_file(name: str) -> Path:
     if not path.is_file():
         raise EncoderBuildError(f"{path}: missing from the installed {src.package} {installed}; reinstall "
                                 f"{src.package}=={src.version}")
+    return _checked(path, src)
+
+
+def _checked(path: Path, src: Source) -> Path:
     digest = sha256_file(path)
     if digest != src.sha256:
         raise EncoderBuildError(f"{path}: SHA-256 is {digest[:16]}..., expected {src.sha256[:16]}... "
@@ -211,9 +221,12 @@ def write_hf_dir(out: Path, h: dict, vocab: list[tuple[str, float]], sd: dict[st
     return out
 
 
-def build_encoder(name: str, out: Path, prune_text: list[Path] | None = None) -> Path:
-    """Write the Hugging Face directory of encoder ``name`` to ``out``; optionally prune its vocabulary."""
-    path = source_file(name)
+def build_encoder(name: str, out: Path, prune_text: list[Path] | None = None, source: Path | None = None) -> Path:
+    """Write the Hugging Face directory of encoder ``name`` to ``out``; optionally prune its vocabulary.
+
+    ``source``: the package's weights file elsewhere than in the installed package (same SHA-256).
+    """
+    path = source_file(name, source)
     src = ENCODERS[name]
     h, vocab, tensors = read_package_model(path)
     sd = bert_state_dict(h, tensors)
