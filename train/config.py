@@ -35,6 +35,19 @@ class ModelConfig:
     local_size: str | None = None
     # With local_size: masked-language-model steps on data/unlabeled before fine-tuning (0 = none).
     local_mlm_steps: int = 0
+    # A pretrained encoder built from a PyPI package (train/encoder.py, e.g. "e5-small") into
+    # name_or_path on first use; None = name_or_path is a hub id or a saved directory.
+    encoder: str | None = None
+    # With encoder: keep only the vocabulary pieces our text uses (data/ and data/unlabeled).
+    prune_vocab: bool = False
+    # Keep the word embeddings fixed: pieces unseen in train keep their pretrained vectors in step.
+    freeze_word_embeddings: bool = False
+    # Keep the whole encoder fixed and train the heads only: "frozen encoder + linear heads".
+    freeze_encoder: bool = False
+    pooling: str = "cls"  # "cls" or "mean" (the sentence head's input)
+    text_prefix: str = ""  # put before every sentence ("query: " for e5)
+    # "none" or "sqrt_inv": label loss weights proportional to 1/sqrt(label frequency in train).
+    class_weights: str = "none"
     dropout: float = 0.1
     span_loss_weight: float = 1.0
     also_loss_weight: float = 0.5
@@ -67,6 +80,8 @@ class TrainerConfig:
     precision: str = "auto"  # auto = bf16/fp16 autocast on cuda, fp32 on cpu
     num_threads: int = 0  # 0 = torch's default
     log_every: int = 20
+    # Batches of sentences of similar length (shuffled in pools of 50 batches): less padding, same data.
+    length_buckets: bool = False
     checkpoint_every: int = 0  # 0 = no mid-run checkpoints
     keep_checkpoints: int = 2
     resume: bool = False  # continue from the latest complete checkpoint in the output dir
@@ -89,6 +104,9 @@ def register() -> None:
     OmegaConf.register_new_resolver("run_dir", lambda given, default: given or default, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="config_schema", node=Config)
-    cs.store(group="model", name="model_schema", node=ModelConfig)
-    cs.store(group="trainer", name="trainer_schema", node=TrainerConfig)
-    cs.store(group="data", name="data_schema", node=DataConfig)
+    # The group schemas live in their own group, schema/, not in model/, trainer/ and data/: there Hydra
+    # would offer them as choices (model=model_schema), which compose to nothing usable. Each file of
+    # those groups extends its schema with `- /schema/<group>@_here_` in its defaults list.
+    cs.store(group="schema", name="model", node=ModelConfig)
+    cs.store(group="schema", name="trainer", node=TrainerConfig)
+    cs.store(group="schema", name="data", node=DataConfig)
