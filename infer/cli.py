@@ -18,6 +18,31 @@ class InputError(Exception):
     """Input that cannot be classified; the message says what to fix."""
 
 
+def plural(n: int, word: str) -> str:
+    """"1 record", "2 records"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u0870-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def is_arabic(text: str) -> bool | None:
+    """Whether at least half the letters of ``text`` are Arabic script; None when it has no letters."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    return 2 * sum(1 for c in letters if ARABIC_LETTER.match(c)) >= len(letters)
+
+
+def is_baseline_dir(path: Path) -> bool:
+    """Whether ``path`` holds the classical baseline (TF-IDF + CRF), which has no network to export or
+    to run on another backend. Reads config.json only; a broken directory is the loader's to report."""
+    try:
+        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type") == "tasrih-baseline"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def decode_input(raw: bytes, name: str) -> str:
     for bom, enc in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
@@ -246,6 +271,9 @@ def run_export(args) -> int:
     from infer.predict import DEFAULT_MODEL, ModelLoadError
 
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL
+    if is_baseline_dir(model_dir):  # before anything is written: no --out folder, no partial copy
+        raise InputError(f"{model_dir}: the classical baseline is not a transformer model: it runs as it is, "
+                         f"there is nothing to export")
     try:
         path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor)
     except ModelLoadError as e:

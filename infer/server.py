@@ -52,7 +52,7 @@ class ServeSettings:
     model: str | None = None  # None: the model that ships with tasrih
     host: str = "127.0.0.1"  # this machine only; exposing the server is a deliberate choice
     port: int = 8000
-    backend: str = "torch"
+    backend: str = "auto"
     device: str = "auto"
     # Micro-batching: a forward pass starts as soon as max_batch_sentences wait, or when the
     # oldest waiting request has waited max_delay_ms. The delay is only paid when the model is
@@ -789,19 +789,22 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def run_serve(args) -> int:
-    from infer.cli import InputError
+    from infer.cli import InputError, is_baseline_dir
 
     settings = ServeSettings(**{f.name: getattr(args, f.name) for f in fields(ServeSettings)})
     try:
         settings.check()
     except ValueError as e:
         raise InputError(str(e)) from None
-    from infer.predict import BACKENDS, DEFAULT_MODEL, ModelLoadError, check_model_dir  # torch: seconds to import
+    from infer.predict import BACKENDS, DEFAULT_MODEL, ModelLoadError, check_model
     if settings.backend not in BACKENDS:
         raise InputError(f"--backend {settings.backend}: unknown; choose one of {', '.join(BACKENDS)}")
     path = Path(settings.model) if settings.model else DEFAULT_MODEL
+    if settings.backend not in ("torch", "auto") and is_baseline_dir(path):
+        raise InputError(f"{path}: --backend {settings.backend} is for transformer models; the classical baseline "
+                         f"runs as it is: leave --backend out")
     try:  # a missing or broken model is the user's to fix: say so now, not after the server is up
-        check_model_dir(path)
+        check_model(path, settings.backend)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     sock = listen_socket(settings.host, settings.port)

@@ -31,7 +31,10 @@ _TOKEN_CHAR = re.compile(rf"[{_WORD_CHARS}.]")
 _MAX_ABBREVIATION = 16  # longer than any abbreviation above
 _BRACKET = re.compile("[" + re.escape("".join(OPENERS) + "".join(CLOSERS)) + "]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029\x85\x0b\x0c\x1c\x1d\x1e]")
-PARAGRAPH_BREAKS = {"\u2029", "\x0c", "\x1c", "\x1d", "\x1e"}  # end a paragraph like a blank line
+# Breaks that end a paragraph (and so a sentence) like a blank line: every line break but \n, \r and
+# \r\n, the ones wrapping puts in. A JSON writer leaves U+2028 and U+0085 unescaped, and readers that
+# split lines as Python's str.splitlines does would cut a record in two at one inside a sentence.
+PARAGRAPH_BREAKS = {"\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"}
 _NON_SPACE = re.compile(r"\S")
 _FIRST_WORD = re.compile(r"\S*")
 # A line that ends in one of these marks or words, or is followed by a line that starts with one of
@@ -207,8 +210,9 @@ def split_sentences(text: str) -> list[Piece]:
 
     A sentence ends at ``.`` ``!`` ``?`` ``؟`` (with any run of them), never
     inside «...» quotes or brackets, never in a number such as 3.5 or after an
-    abbreviation. A blank line (or U+2029, a form feed, \\x1c-\\x1e) ends a
-    paragraph and so a sentence. A single line break does not end a sentence,
+    abbreviation. A blank line ends a paragraph and so a sentence, as does
+    any line break other than \\n, \\r and \\r\\n (U+2028, U+2029, U+0085,
+    \\x0b, \\x0c, \\x1c-\\x1e). A single line break does not end a sentence,
     so that text wrapped at any width splits as it does unwrapped, except
     after a headline: a line with no final mark that was broken on purpose
     (the next line's first word would have fitted on it). Leading and

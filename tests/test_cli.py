@@ -1,12 +1,16 @@
 """The `tasrih` command as a user runs it: a real subprocess, real files, real exit codes."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_GOLD, SEED_TEXT
+from infer.cli import format_table
+from infer.labels import LABELS
+from tests.conftest import REPO, SEED_GOLD, SEED_TEXT
 
 SUBCOMMANDS = [["train"], ["classify"], ["evaluate"], ["data", "validate"], ["data", "export-labelstudio"],
                ["data", "import-labelstudio"], ["build-local-model"], ["serve"], ["export"]]
@@ -78,3 +82,40 @@ def test_shipped_model_gets_at_least_9_of_12_seed_labels():
     assert r.returncode == 0, r.stderr.decode()
     pred = [json.loads(line)["label"] for line in r.stdout.decode().splitlines()]
     assert sum(g == p for g, p in zip(gold, pred)) >= 9
+
+
+# ---- issue 11, "a user's first hour" ----------------------------------------------------------------
+
+SHIPPED = REPO / "infer" / "default_model"
+
+
+def baseline_copy(dest: Path) -> Path:
+    """A copy of the shipped model, the classical baseline, where nothing of the repository can be harmed."""
+    assert json.loads((SHIPPED / "config.json").read_text())["model_type"] == "tasrih-baseline", \
+        "these tests need a classical baseline model; the shipped one no longer is"
+    return shutil.copytree(SHIPPED, dest / "baseline")
+
+
+def listing(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_export_of_the_classical_baseline_says_there_is_nothing_to_export_and_writes_nothing(tmp_path):
+    model = baseline_copy(tmp_path)
+    before = listing(model)
+    for extra in ([], ["--out", str(tmp_path / "out")]):
+        r = tasrih("export", "--int8", "--model", str(model), *extra)
+        assert r.returncode == 2
+        assert r.stderr.decode().strip() == (f"tasrih: error: {model}: the classical baseline is not a transformer "
+                                             f"model: it runs as it is, there is nothing to export")
+        assert listing(model) == before
+        assert not (tmp_path / "out").exists()
+
+
+def test_the_shipped_model_is_not_exported_either():
+    r = tasrih("export", "--int8")
+    assert (r.returncode, r.stderr.decode().strip()) == (
+        2, f"tasrih: error: {SHIPPED}: the classical baseline is not a transformer model: it runs as it is, "
+           f"there is nothing to export")
+
+

@@ -564,3 +564,15 @@ def test_the_shipped_default_model_is_served():
         rows = r.json()["results"]
         assert [row["sentence_index"] for row in rows] == list(range(12))
         assert rows == list(Tasrih.from_pretrained().classify_text(ARTICLE, doc="seed"))
+
+
+# --------------------------------------------------------------------------- issue 11, "a user's first hour"
+
+def test_serve_refuses_the_int8_backend_for_the_classical_baseline_before_starting(tmp_path, capsys):
+    shipped = REPO / "infer" / "default_model"
+    assert json.loads((shipped / "config.json").read_text())["model_type"] == "tasrih-baseline"
+    assert main(["serve", "--backend", "int8", "--port", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (f"tasrih: error: {shipped}: --backend int8 is for transformer "
+                                               f"models; the classical baseline runs as it is: leave --backend out")
+
+
