@@ -602,8 +602,12 @@ def create_app(settings: ServeSettings, loader: Callable[[], Any] | None = None,
                 await state.batcher.stop()
             executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
-        title="tasrih", version=version, lifespan=lifespan,
+    try:  # Swagger UI's and ReDoc's files served from the package, not a CDN: /docs works offline
+        from fastapi_offline import FastAPIOffline
+    except ImportError:  # an install without it: the docs pages then fetch their files from a CDN
+        FastAPIOffline = FastAPI
+    app = FastAPIOffline(
+        title="tasrih", version=version, lifespan=lifespan, swagger_ui_parameters={"validatorUrl": None},
         description="Label every sentence of Arabic news as accusation, denial, agreement, demand or none, "
                     "with the actor who makes the claim and its target. See docs/serving.md.")
     app.state.tasrih = state

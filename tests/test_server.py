@@ -576,3 +576,32 @@ def test_serve_refuses_the_int8_backend_for_the_classical_baseline_before_starti
                                                f"models; the classical baseline runs as it is: leave --backend out")
 
 
+def local_urls(html: str) -> list[str]:
+    """Every URL a docs page loads: src and href attributes, Swagger UI's spec url, ReDoc's spec-url."""
+    import re
+
+    return re.findall(r"""(?:src|href|spec-url)="([^"]*)"|url: '([^']*)'""", html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_api_docs_load_everything_from_the_server_itself(live, page):
+    """Offline (no CDN), /docs must still work: every file it loads comes from the server, and is there."""
+    r = httpx.get(live.url + page)
+    assert r.status_code == 200
+    assert "http://" not in r.text and "https://" not in r.text and "//cdn" not in r.text
+    urls = [a or b for a, b in local_urls(r.text)]
+    assert len(urls) >= 3  # the script, a stylesheet or icon, the OpenAPI spec
+    kinds = set()
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        got = httpx.get(live.url + url)
+        assert got.status_code == 200, url
+        kinds.add(got.headers["content-type"].split(";")[0])
+        if url.endswith(".js"):
+            assert len(got.content) > 500_000  # the real bundle, not a stub
+    assert "application/javascript" in kinds or "text/javascript" in kinds
+    assert "application/json" in kinds
+    if page == "/docs":
+        assert "text/css" in kinds
+
+
