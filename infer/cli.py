@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,20 +133,39 @@ def validate_jsonl(name: str, text: str, skip_bad: bool, warn) -> None:
         pass
 
 
-def format_table(rows: list[dict], min_conf: float | None) -> str:
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: cut at the last word boundary that fits, ending in "…"."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    # Keep the cut where a word ends there; a single word longer than the column is cut inside it.
+    if not text[width - 1].isspace() and space > 0:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def format_table(rows: list[dict], min_conf: float | None, whole: bool = False) -> str:
+    """The rows as a table for a terminal: long cells cut at a word boundary with "…". ``whole`` (for a
+    file) keeps every cell whole and widens the columns to the longest one instead."""
     several = len({r["doc"] for r in rows}) > 1  # several articles: say which one each row belongs to
-    head = f"{'#':>3}  {'label':<11} {'conf':>5}  {'actor':<28} {'target':<28} text"
-    out = [("doc".ljust(17) if several else "") + head]
+    cells = []
     for r in rows:
+        actor = (r["actor"] or {}).get("text") or (f"({r['actor_resolved']})" if r["actor_resolved"] else "-")
+        cells.append((r["doc"], actor, (r["target"] or {}).get("text") or "-"))
+    fit = (lambda s, w: s) if whole else clip
+    doc_w, actor_w, target_w = 16, 28, 28
+    if whole and cells:
+        doc_w, actor_w, target_w = (max(w, *(len(c[i]) for c in cells)) for i, w in enumerate((16, 28, 28)))
+    head = f"{'#':>3}  {'label':<11} {'conf':>5}  {'actor':<{actor_w}} {'target':<{target_w}} text"
+    out = [("doc".ljust(doc_w + 1) if several else "") + head]
+    for r, (doc, actor, target) in zip(rows, cells):
         conf = r["scores"][r["label"]]
         flag = "?" if min_conf is not None and conf < min_conf else " "
-        actor = (r["actor"] or {}).get("text") or (f"({r['actor_resolved']})" if r["actor_resolved"] else "-")
-        target = (r["target"] or {}).get("text") or "-"
-        text = r["text"] if len(r["text"]) <= 70 else r["text"][:67] + "..."
         also = f" +{','.join(r['also'])}" if r["also"] else ""
-        out.append((f"{r['doc'][:16]:<17}" if several else "")
-                   + f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} {actor[:28]:<28} "
-                   f"{target[:28]:<28} {text}")
+        out.append((f"{fit(doc, doc_w):<{doc_w + 1}}" if several else "")
+                   + f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} "
+                   f"{fit(actor, actor_w):<{actor_w}} {fit(target, target_w):<{target_w}} {fit(r['text'], 70)}")
     return "\n".join(out)
 
 
@@ -184,6 +204,12 @@ def run_classify(args) -> int:
     warn = lambda m: print(f"tasrih: {m}", file=sys.stderr)  # noqa: E731
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise InputError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    if args.output:  # now, not after the model has classified everything
+        out = Path(args.output)
+        if out.is_dir():
+            raise InputError(f"{args.output}: is a directory; give -o a file name")
+        if not out.parent.is_dir():
+            raise InputError(f"{args.output}: no such directory: {out.parent}")
     inputs = []
     for name, doc, raw in read_source(args.input):
         text = decode_input(raw, name)
@@ -202,19 +228,27 @@ def run_classify(args) -> int:
 
     def rows() -> Iterator[dict]:
         for name, doc, text, jsonl in inputs:
-            for doc_id, article in iter_documents(name, doc, text, jsonl, True, lambda m: None):
-                if args.sentences:
-                    lines = [s.strip() for s in article.splitlines() if s.strip()]
-                    it = model.classify_sentences(lines, doc=doc_id, batch_size=args.batch_size)
-                else:
-                    it = model.classify_text(article, doc=doc_id, batch_size=args.batch_size)
-                for row in it:
-                    if args.min_confidence is not None:
-                        row["low_confidence"] = row["scores"][row["label"]] < args.min_confidence
-                    if row["windows"] > 1:
-                        warn(f"{doc_id} sentence {row['sentence_index']}: longer than the model's window, "
-                             f"read in {row['windows']} windows")
-                    yield row
+            arabic = Counter()  # sentences by is_arabic: True, False, None (no letters)
+            yield from input_rows(name, doc, text, jsonl, arabic)
+            if arabic[False] > arabic[True]:  # once per input, not once per sentence
+                warn(f"{name}: most sentences ({arabic[False]} of {arabic[True] + arabic[False]}) are not in Arabic "
+                     f"script; tasrih is trained on Arabic news only, so its labels for them mean little")
+
+    def input_rows(name, doc, text, jsonl, arabic) -> Iterator[dict]:
+        for doc_id, article in iter_documents(name, doc, text, jsonl, True, lambda m: None):
+            if args.sentences:
+                lines = [s.strip() for s in article.splitlines() if s.strip()]
+                it = model.classify_sentences(lines, doc=doc_id, batch_size=args.batch_size)
+            else:
+                it = model.classify_text(article, doc=doc_id, batch_size=args.batch_size)
+            for row in it:
+                arabic[is_arabic(row["text"])] += 1
+                if args.min_confidence is not None:
+                    row["low_confidence"] = row["scores"][row["label"]] < args.min_confidence
+                if row["windows"] > 1:
+                    warn(f"{doc_id} sentence {row['sentence_index']}: longer than the model's window, "
+                         f"read in {row['windows']} windows")
+                yield row
 
     write_output(args, rows())
     return 0
@@ -224,10 +258,15 @@ def write_output(args, rows: Iterator[dict]) -> None:
     """Stream JSONL to stdout; a file given with -o is written to a temporary name, then renamed."""
     if args.output:
         out_path = Path(args.output)
-        fd, tmp = tempfile.mkstemp(dir=out_path.parent or ".", prefix=f".{out_path.name}.")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.")
+        except OSError as e:  # say which file, not the temporary name beside it
+            where = "no such directory: " + str(out_path.parent) if isinstance(e, FileNotFoundError) else \
+                f"cannot write ({e.strerror})"
+            raise InputError(f"{args.output}: {where}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                emit(f, args, rows)
+                emit(f, args, rows, whole=True)
             os.replace(tmp, out_path)
         except BaseException:
             os.unlink(tmp)
@@ -236,9 +275,10 @@ def write_output(args, rows: Iterator[dict]) -> None:
         emit(sys.stdout, args, rows)
 
 
-def emit(f, args, rows: Iterator[dict]) -> None:
+def emit(f, args, rows: Iterator[dict], whole: bool = False) -> None:
+    """Write the rows; ``whole``: into a file, where a table keeps every cell whole."""
     if args.format == "table":
-        f.write(format_table(list(rows), args.min_confidence) + "\n")
+        f.write(format_table(list(rows), args.min_confidence, whole=whole) + "\n")
         return
     for row in rows:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -141,11 +141,12 @@ def need_text(where: str, value: Any) -> str:
     return value
 
 
-def need_list(where: str, value: Any, what: str) -> list:
+def need_list(where: str, value: Any, what: str, one: str) -> list:
+    """``what``: the items, plural ("non-empty strings"); ``one``: a single item ("sentence")."""
     if not isinstance(value, list):
         raise RequestError(422, where, f"must be an array of {what}, got {json_type(value)}")
     if not value:
-        raise RequestError(422, where, f"is an empty array; give at least one of {what}")
+        raise RequestError(422, where, f"is an empty array; give at least one {one}")
     return value
 
 
@@ -204,12 +205,12 @@ def parse_request(body: bytes, settings: ServeSettings) -> ParsedRequest:
     if kind == "text":
         documents.append(Document(doc or "input", "text", split_article("text", need_text("text", obj["text"]))))
     elif kind == "sentences":
-        items = need_list("sentences", obj["sentences"], "non-empty strings")
+        items = need_list("sentences", obj["sentences"], "non-empty strings", "sentence")
         documents.append(Document(doc or "input", "sentences",
                                   [need_text(f"sentences[{i}]", s) for i, s in enumerate(items)]))
     else:
         seen: dict[str, str] = {}
-        items = need_list("texts", obj["texts"], 'articles (strings or {"id", "text"} objects)')
+        items = need_list("texts", obj["texts"], 'articles (strings or {"id", "text"} objects)', "article")
         for i, item in enumerate(items):
             where = f"texts[{i}]"
             if isinstance(item, str):

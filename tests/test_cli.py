@@ -119,3 +119,61 @@ def test_the_shipped_model_is_not_exported_either():
            f"there is nothing to export")
 
 
+def row(actor: str, text: str, doc: str = "d") -> dict:
+    scores = dict.fromkeys(LABELS, 0.05) | {"accusation": 0.8}
+    return {"doc": doc, "sentence_index": 0, "text": text, "label": "accusation", "scores": scores, "also": [],
+            "actor": {"start": 0, "end": len(actor), "text": actor}, "actor_resolved": actor, "actor_code": None,
+            "target": None, "windows": 1}
+
+
+def test_table_cuts_long_cells_at_a_word_boundary_with_an_ellipsis():
+    actor = "وزير الخارجية الروسي سيرغي لافروف"  # 33 characters, the column has 28
+    text = "وأجرى وزير الخارجية الروسي سيرغي لافروف محادثات هاتفية مع نظيره الأميركي جون كيري بعد مرور ساعات"
+    table = format_table([row(actor, text)], None).splitlines()
+    assert table[1] == ("  0  accusation   0.80  وزير الخارجية الروسي سيرغي…  -                            "
+                        "وأجرى وزير الخارجية الروسي سيرغي لافروف محادثات هاتفية مع نظيره…")
+    # A single word longer than the column has no boundary to cut at.
+    assert format_table([row("ا" * 40, "نص")], None).splitlines()[1].split()[3] == "ا" * 27 + "…"
+    # Written whole, the columns widen to the longest cell.
+    whole = format_table([row(actor, text), row("موسكو", "نص")], None, whole=True).splitlines()
+    assert whole[1] == f"  0  accusation   0.80  {actor} -                            {text}"
+    assert whole[2] == f"  0  accusation   0.80  {'موسكو':<33} -                            نص"
+
+
+def test_a_table_written_to_a_file_keeps_every_cell_whole(tmp_path):
+    r = tasrih("classify", str(SEED_TEXT))
+    assert r.returncode == 0, r.stderr.decode()
+    rows = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    out = tmp_path / "table.txt"
+    r = tasrih("classify", str(SEED_TEXT), "--format", "table", "-o", str(out))
+    assert r.returncode == 0, r.stderr.decode()
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(rows) + 1 and "…" not in out.read_text(encoding="utf-8")
+    for line, want in zip(lines[1:], rows):
+        assert line.endswith(" " + want["text"])
+        if want["actor"]:
+            assert f" {want['actor']['text']} " in line
+    shown = tasrih("classify", str(SEED_TEXT), "--format", "table").stdout.decode().splitlines()
+    assert any(line.endswith("…") for line in shown)  # the terminal's table does cut
+
+
+def test_output_into_a_missing_directory_names_it_not_a_temporary_file(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "train.cli", "classify", str(SEED_TEXT), "-o", "nodir/out.jsonl"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert (r.returncode, r.stderr.strip()) == (2, "tasrih: error: nodir/out.jsonl: no such directory: nodir")
+    assert list(tmp_path.iterdir()) == []
+    r = subprocess.run([sys.executable, "-m", "train.cli", "classify", str(SEED_TEXT), "-o", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert (r.returncode, r.stderr.strip()) == (2, f"tasrih: error: {tmp_path}: is a directory; give -o a file name")
+
+
+def test_input_that_is_mostly_not_arabic_gets_one_warning():
+    english = b"The minister accused Washington of supporting terrorism.\nThe United States denied it.\n"
+    r = tasrih("classify", "--sentences", "-", stdin=english)
+    assert r.returncode == 0, r.stderr.decode()
+    assert len(r.stdout.decode().splitlines()) == 2  # still classified: a warning, not a refusal
+    assert r.stderr.decode().strip() == ("tasrih: <stdin>: most sentences (2 of 2) are not in Arabic script; tasrih "
+                                         "is trained on Arabic news only, so its labels for them mean little")
+    mixed = "قال الوزير إن الاتفاق صامد.\nThe minister said so.\nونفت الحكومة ذلك.\n".encode()
+    r = tasrih("classify", "--sentences", "-", stdin=mixed)
+    assert r.returncode == 0 and r.stderr.decode().strip() == ""

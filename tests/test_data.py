@@ -90,3 +90,19 @@ def test_label_missing_from_train_and_empty_split_are_refused(tmp_path, seed_spl
         load_splits({"train": t, "dev": empty})
     assert e.value.problems == [f"{empty}: the dev split is empty",
                                 f"{t}: no train example of agreement; the model cannot learn it"]
+
+
+def test_problems_come_in_line_order_duplicate_ids_included(tmp_path, capsys):
+    f = tmp_path / "d.jsonl"
+    f.write_text("\n".join([json.dumps(GOOD, ensure_ascii=False), json.dumps(GOOD, ensure_ascii=False),
+                            json.dumps({**GOOD, "id": "x-s01", "label": "blame"}, ensure_ascii=False)]) + "\n",
+                 encoding="utf-8")
+    assert main(["data", "validate", str(f)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"{f}:2: id 'x-s00' already used at {f}:1",
+                                         f"{f}:3: label 'blame' is not one of none, accusation, denial, agreement, "
+                                         f"demand"]
+    label = GOOD["label"]
+    assert captured.err.strip() == f"{f}: 2 valid records, 2 problems  {{{label!r}: 2}}"
+
+

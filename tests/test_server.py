@@ -605,3 +605,10 @@ def test_the_api_docs_load_everything_from_the_server_itself(live, page):
         assert "text/css" in kinds
 
 
+@pytest.mark.parametrize("body, error", [
+    ({"texts": []}, "texts: is an empty array; give at least one article"),
+    ({"sentences": []}, "sentences: is an empty array; give at least one sentence"),
+])
+def test_an_empty_array_gets_a_grammatical_message(live, body, error):
+    r = httpx.post(live.url + "/v1/classify", json=body)
+    assert (r.status_code, r.json()["error"]) == (422, error)

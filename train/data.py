@@ -110,9 +110,14 @@ def check_record(rec) -> list[str]:
     return problems
 
 
-def read_jsonl(path: Path) -> tuple[list[Record], list[str]]:
-    """Parse one file; return its records and the problems found in it."""
+def read_jsonl(path: Path, seen: dict[str, str] | None = None) -> tuple[list[Record], list[str]]:
+    """Parse one file; return its records and the problems found in it, in line order.
+
+    ``seen`` maps the ids of records read before (in earlier files) to where they were; a record whose
+    id is already there is reported at its own line, and the ids of this file are added to it.
+    """
     records, problems = [], []
+    seen = {} if seen is None else seen
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -133,7 +138,11 @@ def read_jsonl(path: Path) -> tuple[list[Record], list[str]]:
         msgs = check_record(rec)
         problems += [f"{path}:{n}: {m}" for m in msgs]
         if not msgs:
-            records.append(Record(rec, str(path), n))
+            r = Record(rec, str(path), n)
+            if rec["id"] in seen:
+                problems.append(f"{r.where}: id {rec['id']!r} already used at {seen[rec['id']]}")
+            seen.setdefault(rec["id"], r.where)
+            records.append(r)
     return records, problems
 
 
@@ -142,12 +151,7 @@ def check_files(paths: list[Path]) -> list[tuple[Path, list[Record], list[str]]]
     seen: dict[str, str] = {}
     out = []
     for path in map(Path, paths):
-        records, problems = read_jsonl(path)
-        for r in records:
-            rid = r.data["id"]
-            if rid in seen:
-                problems.append(f"{r.where}: id {rid!r} already used at {seen[rid]}")
-            seen.setdefault(rid, r.where)
+        records, problems = read_jsonl(path, seen)
         out.append((path, records, problems))
     return out
 
