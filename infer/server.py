@@ -701,7 +701,8 @@ def create_app(settings: ServeSettings, loader: Callable[[], Any] | None = None,
         try:
             predictions = work.result()
         except Overloaded as e:
-            return JSONResponse({"error": f"server busy: {e.args[0]} sentences are waiting for the model (limit "
+            waiting = f"{e.args[0]} sentences are" if e.args[0] != 1 else "1 sentence is"
+            return JSONResponse({"error": f"server busy: {waiting} waiting for the model (limit "
                                           f"{settings.max_queued_sentences}, tasrih serve --max-queued-sentences); "
                                           f"retry shortly"}, status_code=503, headers={"Retry-After": "1"})
         except ShuttingDown:

@@ -106,3 +106,8 @@ def test_problems_come_in_line_order_duplicate_ids_included(tmp_path, capsys):
     assert captured.err.strip() == f"{f}: 2 valid records, 2 problems  {{{label!r}: 2}}"
 
 
+def test_the_summary_counts_in_the_singular_too(tmp_path, capsys):
+    f = tmp_path / "d.jsonl"
+    f.write_text("\n".join([json.dumps(GOOD, ensure_ascii=False), "{not json"]) + "\n", encoding="utf-8")
+    assert main(["data", "validate", str(f)]) == 1
+    assert capsys.readouterr().err.strip() == f"{f}: 1 valid record, 1 problem  {{{GOOD['label']!r}: 1}}"

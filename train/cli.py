@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
+import socket
 import sys
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from infer.cli import InputError, add_classify_parser, add_export_parser
+from infer.cli import InputError, add_classify_parser, add_export_parser, plural
 from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 
@@ -32,36 +37,216 @@ a local BERT offline. Uses CUDA with mixed precision when present, else the CPU.
 """
 
 
+GROUPS = ("model", "trainer", "data", "experiment")
+TRUE = {"1", "on", "yes", "true"}
+
+
+class UsageError(Exception):
+    """A training command that cannot run as given; the message says what to change."""
+
+
+def check_added_keys(argv: list[str]) -> None:
+    """Refuse `+key=value` for a key the schema (train/config.py) does not declare.
+
+    Hydra adds such a key even to a structured config, and it suggests `+trainer.lrr=1` itself
+    after the typo `trainer.lrr=1`: the run would then train on with a setting nothing reads.
+    """
+    import dataclasses
+    import difflib
+    import typing
+
+    from train.config import Config
+
+    for arg in argv:
+        m = re.match(r"^\+\+?([\w.]+)=", arg)
+        if not m or m.group(1) in GROUPS or m.group(1).split(".")[0] == "hydra":
+            continue  # not an addition, a config group (+experiment=smoke) or Hydra's own settings
+        key = m.group(1)
+        node, path = Config, []
+        for part in key.split("."):
+            if not dataclasses.is_dataclass(node):
+                break  # inside a list or a value: Hydra says what is wrong there
+            names = [f.name for f in dataclasses.fields(node)]
+            where = ".".join(path) or "the configuration"
+            if part not in names:
+                close = difflib.get_close_matches(part, names, n=1)
+                hint = (f"did you mean {'.'.join([*path, close[0]])}?" if close
+                        else f"its keys: {', '.join(names)}")
+                raise UsageError(f"{arg}: {where} has no key {part!r} ({hint}); the keys are fixed by "
+                                 f"train/config.py, so + cannot add one")
+            node = typing.get_type_hints(node)[part]
+            path.append(part)
+
+
+def hub_cache() -> Path:
+    """Where huggingface_hub keeps downloaded models (its own rules, without importing it)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def hub_unreachable(timeout: float = 1.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached, or None when it answers (or when we cannot tell)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").lower() in TRUE:
+            return f"{var} is set"
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    url = urlsplit(endpoint)
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                                       "all_proxy")) or not url.hostname:
+        return None  # through a proxy: only the download itself can tell
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                     timeout=timeout).close()
+            outcome.append(None)
+        except OSError as e:
+            outcome.append(e)
+
+    # In a thread: name resolution has no timeout of its own, and an offline resolver can hang for long.
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout + 0.5)
+    if not outcome:
+        return f"the Hugging Face hub {endpoint} did not answer within {timeout:g} s"
+    if outcome[0] is None:
+        return None
+    e = outcome[0]
+    return f"the Hugging Face hub {endpoint} cannot be reached: {e.strerror or e or type(e).__name__}"
+
+
+def check_hub_model(model) -> None:
+    """Offline, fail at once on an encoder that only the hub has, instead of after some 30 s of retries.
+
+    A model the hub cache already holds is loaded from there without asking the hub (HF_HUB_OFFLINE).
+    """
+    source = str(model.name_or_path)
+    if model.kind == "baseline" or model.local_size or model.get("encoder") or Path(source).exists():
+        return  # nothing to download: built here, or a directory (train says what is wrong with it)
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", source) or source.startswith("."):
+        return  # not a hub id: a path that does not exist, which train reports itself
+    cached = any(hub_cache().glob(f"models--{source.replace('/', '--')}/snapshots/*/config.json"))
+    reason = hub_unreachable()
+    if reason is None:
+        return
+    if cached:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is imported, which is after this
+        return
+    raise UsageError(f"{source}: cannot load the encoder ({reason}, and the Hugging Face cache {hub_cache()} "
+                     f"does not hold it); offline, train model=tiny or model=baseline, or fetch {source} once where "
+                     f"the Hugging Face hub is reachable")
+
+
+HYDRA_FILES = (".hydra", "config.yaml")  # with the job's log: what a run that never got to train leaves
+
+
+def discard_failed_run(hc) -> None:
+    """Remove the run directory of a failed run if it holds nothing but Hydra's files and config.yaml,
+    and the folders above it that this leaves empty (outputs/<name>/, or a sweep's multirun/<name>/<time>/)."""
+    import shutil
+
+    from hydra.types import RunMode
+
+    run_dir = Path(hc.runtime.output_dir)
+    keep = set(HYDRA_FILES) | {f"{hc.job.name}.log"}
+    if not run_dir.is_dir() or any(p.name not in keep for p in run_dir.iterdir()):
+        return
+    for p in run_dir.iterdir():
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    parent = run_dir.parent
+    run_dir.rmdir()
+    if hc.mode == RunMode.MULTIRUN and [p.name for p in parent.iterdir()] == ["multirun.yaml"]:
+        (parent / "multirun.yaml").unlink()  # the sweep's own file, and no other run in it
+    cwd = Path.cwd().resolve()
+    while parent.resolve() != cwd and cwd in parent.resolve().parents:
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break
+        parent = parent.parent
+
+
+def summary_table(runs: list[dict]) -> str:
+    """One line per run of a sweep: the overrides that tell it from the others, its dev and test figures
+    (train()'s flat metrics) and its directory."""
+    keys = list(dict.fromkeys(k for r in runs for k in r["metrics"] if k != "train_steps"))
+    common = set.intersection(*(set(r["overrides"]) for r in runs))
+    own = [" ".join(o for o in r["overrides"] if o not in common) or "-" for r in runs]
+    width = max(len("run"), *map(len, own))
+    lines = [f"{'#':>3}  {'run':<{width}}  " + "  ".join(keys) + "  directory"]
+    for r, name in zip(runs, own):
+        cells = "  ".join(f"{r['metrics'][k]:>{len(k)}.3f}" if k in r["metrics"] else f"{'-':>{len(k)}}"
+                          for k in keys)
+        lines.append(f"{r['num']:>3}  {name:<{width}}  {cells}  {r['dir']}")
+    return "\n".join(lines)
+
+
 def run_train(argv: list[str]) -> int:
     import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
-    from infer.predict import ModelLoadError
     from train.config import register
     from train.data import DataError
-    from train.loop import train
 
     if any(a in ("-h", "--help") for a in argv):
         print(TRAIN_HELP)
         return 0
+    try:
+        check_added_keys(argv)
+    except UsageError as e:
+        print(f"tasrih: error: {e}", file=sys.stderr)
+        return 2
     register()
+    runs: list[dict] = []
 
     # conf/ sits beside the train package (editable install); Hydra wants an absolute directory here.
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _main(cfg):
+        hc = HydraConfig.get()
+        done = False
         try:
-            metrics = train(cfg)
-        except (DataError, ModelLoadError) as e:
-            # Bad data or a bad model directory is the user's to fix: say what, not where in our code.
-            print(f"tasrih: error: {e}", file=sys.stderr)
-            sys.exit(2)
-        from hydra.core.hydra_config import HydraConfig
+            try:
+                check_hub_model(cfg.model)
+            except UsageError as e:
+                print(f"tasrih: error: {e}", file=sys.stderr)
+                sys.exit(2)
+            # Imported only now (torch, transformers): an offline hub model is refused within a second or two.
+            from infer.predict import ModelLoadError
+            from train.loop import train
 
+            # huggingface_hub logs through its own handler and Hydra's root one: keep Hydra's, so its
+            # warnings (a retry of a download) appear once, and in the run's log file too.
+            for h in list(logging.getLogger("huggingface_hub").handlers):
+                logging.getLogger("huggingface_hub").removeHandler(h)
+            try:
+                metrics = train(cfg)
+            except (DataError, ModelLoadError) as e:
+                # Bad data or a bad model directory is the user's to fix: say what, not where in our code.
+                print(f"tasrih: error: {e}", file=sys.stderr)
+                sys.exit(2)
+            done = True
+        finally:
+            if not done:  # a refused or failed run leaves no empty run directory behind
+                discard_failed_run(hc)
+        out = hc.runtime.output_dir
         scores = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k != "train_steps")
-        print(f"{scores}\nrun directory: {HydraConfig.get().runtime.output_dir}")
+        print(f"{scores}\nrun directory: {out}")
+        if hc.mode == RunMode.MULTIRUN:
+            runs.append({"num": hc.job.num, "overrides": list(hc.overrides.task), "metrics": metrics,
+                         "dir": out})
         return metrics
 
     sys.argv = ["tasrih train", *argv]
-    _main()
+    try:
+        _main()
+    finally:
+        if runs:  # a sweep: every run's figures together, also when a later run failed
+            print(f"\nsweep: {plural(len(runs), 'run')}\n{summary_table(runs)}")
     return 0
 
 
@@ -85,7 +270,7 @@ def run_evaluate(args) -> int:
     for name, m in metrics["splits"].items():
         print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  "
               f"actor exact F1 {m['actor']['exact']['f1']:.3f}  target exact F1 {m['target']['exact']['f1']:.3f}"
-              f"  ({m['n_examples']} sentences)")
+              f"  ({plural(m['n_examples'], 'sentence')})")
     print(f"wrote metrics.json, report.md, confusion_matrix.png and predictions.jsonl to {out}")
     return 0
 
@@ -101,8 +286,8 @@ def run_validate(args) -> int:
             print(p)
         bad += len(problems)
         counts = Counter(r.data["label"] for r in records)
-        print(f"{path}: {len(records)} valid records, {len(problems)} problems  {dict(sorted(counts.items()))}",
-              file=sys.stderr)
+        print(f"{path}: {plural(len(records), 'valid record')}, {plural(len(problems), 'problem')}  "
+              f"{dict(sorted(counts.items()))}", file=sys.stderr)
     return 1 if bad else 0
 
 
