@@ -1,11 +1,13 @@
-"""Train and evaluate every candidate model on the same splits; draw the learning curve of the best two.
+"""Train and evaluate every candidate model on the same splits; draw the learning curve of the best.
 
-    python bench/quality.py                      # all candidates (about an hour on a 2-core CPU)
-    python bench/quality.py --candidates baseline tiny --no-curve
+    python bench/quality.py                      # all candidates (about two hours on a 2-core CPU)
+    python bench/quality.py --candidates baseline e5_small --no-curve
 
 Writes bench/results/quality.json, bench/results/quality.md and
 bench/results/learning_curve.png; each run's directory goes to bench/runs/.
-Every candidate is trained with the same code path as `tasrih train model=<name>`.
+Every candidate is trained with the same code path as `tasrih train model=<name>`; the
+ensembles average the calibrated label probabilities of two trained candidates (spans from the
+first) and are scored by the same evaluation.
 """
 
 from __future__ import annotations
@@ -20,19 +22,26 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
+from infer.fast import export
 from infer.labels import LABELS
 from infer.predict import Tasrih
+from infer.predictor import Predictor
 from train.cli import CONF_DIR
 from train.config import register
 from train.data import load
+from train.evaluate import evaluate_splits
 from train.loop import train
 
 # name -> Hydra overrides: the same `tasrih train` command a user would type.
 CANDIDATES = {
     "baseline": ["model=baseline"],
-    "tiny": ["model=tiny", "trainer=cpu_fast", "trainer.epochs=10"],
-    "tiny_mlm": ["model=tiny_mlm", "trainer=cpu_fast", "trainer.epochs=10"],
+    "e5_frozen": ["model=e5_frozen", "trainer.head_lr=2e-3"],
+    "e5_small": ["model=e5_small"],
+    "tiny": ["model=tiny", "trainer.epochs=10"],
+    "tiny_mlm": ["model=tiny_mlm", "trainer.epochs=10"],
 }
+# Ensembles: the mean of their members' label probabilities; actor and target from the first member.
+ENSEMBLES = {"e5_small+baseline": ("e5_small", "baseline"), "e5_small+e5_frozen": ("e5_small", "e5_frozen")}
 RESULTS = Path("bench/results")
 RUNS = Path("bench/runs")
 
@@ -53,9 +62,50 @@ def run(name: str, overrides: list[str], fraction: float = 1.0, reuse: bool = Fa
     return {"dir": str(out), "wall_seconds": round(wall, 1), "metrics": metrics}
 
 
-def speed(run_dir: str, sentences: list[str]) -> float:
+class Ensemble(Predictor):
+    """The mean of its members' calibrated label probabilities; actor, target and `also` from the first
+    member that predicted the winning label (members in order of preference)."""
+
+    backend = "ensemble"
+
+    def __init__(self, members: list[Predictor], name: str):
+        self.members, self.name = members, name
+
+    def predict(self, sentences, batch_size: int = 32) -> list[dict]:
+        outputs = [m.predict(sentences, batch_size) for m in self.members]
+        rows = []
+        for parts in zip(*outputs):
+            scores = {lab: round(sum(p["scores"][lab] for p in parts) / len(parts), 4) for lab in LABELS}
+            label = max(LABELS, key=lambda lab: scores[lab])
+            source = next((p for p in parts if p["label"] == label), None)
+            rows.append({**parts[0], "label": label, "scores": scores,
+                         "also": source["also"] if source else [], "actor": source["actor"] if source else None,
+                         "target": source["target"] if source else None})
+        return rows
+
+
+def load_model(run_dir: str) -> Predictor:
+    """The saved model as a user runs it: a transformer run directory is exported to ONNX int8 first."""
+    path = Path(run_dir)
+    if (path / "model.safetensors").is_file() and not (path / "model.int8.onnx").is_file():
+        export(path, int8=True)
+    return Tasrih.from_pretrained(path)
+
+
+def evaluate_ensemble(name: str, members: list[str], results: dict) -> dict:
+    out = RUNS / name
+    model = Ensemble([load_model(results[m]["dir"]) for m in members], name)
+    splits = {s: (Path(f"data/{s}.jsonl"), load([Path(f"data/{s}.jsonl")])) for s in ("dev", "test")}
+    seconds = sum(results[m]["metrics"]["train"]["seconds"] for m in members)
+    evaluate_splits(model, splits, out, title=f"tasrih {name}",
+                    extra={"train": {"steps": 0, "seconds": seconds, "examples": None, "members": members}})
+    return {"dir": str(out), "wall_seconds": None, "metrics": json.loads((out / "metrics.json").read_text()),
+            "model": model}
+
+
+def speed(run_dir: str | Predictor, sentences: list[str]) -> float:
     """Sentences per second of the saved model classifying the test sentences (after one warm-up)."""
-    model = Tasrih.from_pretrained(run_dir)
+    model = run_dir if isinstance(run_dir, Predictor) else load_model(run_dir)
     model.predict(sentences[:32])
     started = time.perf_counter()
     model.predict(sentences)
@@ -122,6 +172,8 @@ def main() -> None:
     ap.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     ap.add_argument("--no-curve", action="store_true", help="skip the learning curve")
     ap.add_argument("--fractions", nargs="+", type=float, default=[0.25, 0.5])
+    ap.add_argument("--curve", nargs="+", default=["e5_small", "baseline"], choices=list(CANDIDATES),
+                    help="the candidates whose learning curve is drawn")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse finished runs in bench/runs/ instead of training them again")
     args = ap.parse_args()
@@ -133,10 +185,15 @@ def main() -> None:
         results[name] = run(name, CANDIDATES[name], reuse=args.reuse)
         rows.append(summary(name, results[name], speed(results[name]["dir"], test_sentences)))
         print(json.dumps(rows[-1]), flush=True)
+    for name, members in ENSEMBLES.items():
+        if all(m in results for m in members):
+            print(f"== {name}", flush=True)
+            res = evaluate_ensemble(name, list(members), results)
+            rows.append(summary(name, res, speed(res.pop("model"), test_sentences)))
+            print(json.dumps(rows[-1]), flush=True)
     curve: dict[str, dict[float, float]] = {}
     if not args.no_curve:
-        best = sorted(rows, key=lambda r: -r["dev"]["macro_f1"])[:2]
-        for r in best:
+        for r in [r for r in rows if r["candidate"] in args.curve]:
             name = r["candidate"]
             curve[name] = {1.0: r["dev"]["macro_f1"]}
             for f in args.fractions:

