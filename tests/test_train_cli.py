@@ -175,3 +175,11 @@ def test_pretrained_models_keep_the_fine_tuning_trainer():
         assert compose_cfg([f"model={model}"]).trainer.lr == 5e-5
     smoke = compose_cfg(["experiment=smoke"])
     assert (smoke.model.name, smoke.trainer.max_steps, smoke.trainer.batch_size) == ("tiny", 2, 4)
+
+
+def test_help_lists_the_choices_conf_holds_and_no_schema(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    choices = "|".join(sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml")))
+    assert f"groups: model={choices}\n" in out
+    assert "schema" not in out

@@ -42,8 +42,8 @@ mixed precision when present, else the CPU.
 
 def train_help() -> str:
     """TRAIN_HELP with the choices of each config group as conf/ holds them."""
-    groups = "  ".join(f"{g}=" + "|".join(sorted(p.stem for p in (CONF_DIR / g).glob("*.yaml")))
-                       for g in GROUPS)
+    groups = "\n                     ".join(f"{g}=" + "|".join(sorted(p.stem for p in (CONF_DIR / g).glob("*.yaml")))
+                                             for g in GROUPS)
     return TRAIN_HELP.format(groups=groups)
 
 
