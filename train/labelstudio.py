@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from infer.cli import InputError
+from infer.cli import InputError, plural
 from infer.labels import CLAIMS, LABELS
 from train.data import check_record, load
 
@@ -144,7 +144,7 @@ def run_export(args) -> int:
     Path(args.out).write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.config:
         Path(args.config).write_text(labeling_config(), encoding="utf-8")
-    print(f"wrote {len(tasks)} Label Studio tasks to {args.out}" + (f" and the labeling config to {args.config}"
+    print(f"wrote {plural(len(tasks), 'Label Studio task')} to {args.out}" + (f" and the labeling config to {args.config}"
                                                                     if args.config else ""), file=sys.stderr)
     return 0
 
@@ -175,7 +175,7 @@ def run_import(args) -> int:
     with open(args.out, "w", encoding="utf-8") as f:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    print(f"wrote {len(records)} records to {args.out}", file=sys.stderr)
+    print(f"wrote {plural(len(records), 'record')} to {args.out}", file=sys.stderr)
     return 0
 
 
