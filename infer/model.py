@@ -22,7 +22,8 @@ class TasrihConfig(BertConfig):
 
     def __init__(self, normalizer: str = "basic", max_seq_length: int = 128, classifier_dropout_prob: float = 0.1,
                  span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, label_temperature: float = 1.0,
-                 pooling: str = "cls", text_prefix: str = "", label_weights: list[float] | None = None, **kwargs):
+                 pooling: str = "cls", text_prefix: str = "", label_weights: list[float] | None = None,
+                 span_weights: list[float] | None = None, **kwargs):
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         kwargs.setdefault("label2id", {label: i for i, label in enumerate(LABELS)})
         super().__init__(**kwargs)
@@ -37,6 +38,7 @@ class TasrihConfig(BertConfig):
         # Put before every sentence ("query: " for e5, as in its pretraining); its tokens carry no tag.
         self.text_prefix = text_prefix
         self.label_weights = label_weights  # per-label loss weights (rare labels count more), or None
+        self.span_weights = span_weights  # per-tag loss weights of the span head, or None
         self.claims = list(CLAIMS)
         self.span_tags = list(SPAN_TAGS)
 
@@ -83,8 +85,10 @@ class TasrihModel(BertPreTrainedModel):
                     out.also_logits.float(), also.float())
             if span_tags is not None:
                 # -100 marks sub-word continuations and special tokens: only a word's first piece is tagged.
+                tag_weights = getattr(self.config, "span_weights", None)
+                tag_weights = torch.tensor(tag_weights, device=span_tags.device) if tag_weights else None
                 loss = loss + self.config.span_loss_weight * nn.functional.cross_entropy(
-                    out.span_logits.float().flatten(0, 1), span_tags.flatten(), ignore_index=-100)
+                    out.span_logits.float().flatten(0, 1), span_tags.flatten(), weight=tag_weights, ignore_index=-100)
             out.loss = loss
         return out
 

@@ -48,6 +48,8 @@ class ModelConfig:
     text_prefix: str = ""  # put before every sentence ("query: " for e5)
     # "none" or "sqrt_inv": label loss weights proportional to 1/sqrt(label frequency in train).
     class_weights: str = "none"
+    # The same for the span tags (O is 96% of the words: unweighted, the span head learns to say O).
+    span_class_weights: str = "none"
     dropout: float = 0.1
     span_loss_weight: float = 1.0
     also_loss_weight: float = 0.5

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from infer.features import encode, first_token_positions
-from infer.labels import CLAIMS, LABEL2ID
+from infer.labels import CLAIMS, LABEL2ID, TAG2ID
 from infer.model import TasrihConfig, TasrihModel
 from infer.normalize import Normalizer
 from infer.predict import ModelLoadError, Tasrih
@@ -88,11 +88,21 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, bu
 
 def label_weights(ds: Dataset, scheme: str) -> list[float] | None:
     """Per-label loss weights: ``sqrt_inv`` = 1/sqrt(frequency), scaled to average 1 over the examples."""
+    return sqrt_inv_weights([ds.labels.get(lab, 0) for lab in LABEL2ID], scheme, "class_weights")
+
+
+def span_weights(examples: list[dict], scheme: str) -> list[float] | None:
+    """Per-tag loss weights of the span head, from the tags of the training windows."""
+    counts = np.bincount([t for e in examples for t in e["span_tags"] if t >= 0], minlength=len(TAG2ID))
+    return sqrt_inv_weights(counts.tolist(), scheme, "span_class_weights")
+
+
+def sqrt_inv_weights(counts: list[int], scheme: str, key: str) -> list[float] | None:
     if scheme == "none":
         return None
     if scheme != "sqrt_inv":
-        raise ValueError(f"model.class_weights is {scheme!r}: use 'none' or 'sqrt_inv'")
-    counts = [max(1, ds.labels.get(lab, 0)) for lab in LABEL2ID]
+        raise ValueError(f"model.{key} is {scheme!r}: use 'none' or 'sqrt_inv'")
+    counts = [max(1, c) for c in counts]
     raw = [1 / math.sqrt(c) for c in counts]
     mean = sum(w * c for w, c in zip(raw, counts)) / sum(counts)
     return [round(w / mean, 4) for w in raw]
@@ -395,6 +405,7 @@ def train(cfg: DictConfig) -> dict:
     normalizer = Normalizer(model.config.normalizer)
     max_len = min(model.config.max_seq_length, model.config.max_position_embeddings)
     examples = featurize(train_ds, tokenizer, normalizer, max_len, model.config.text_prefix)
+    model.config.span_weights = span_weights(examples, cfg.model.span_class_weights)
 
     steps_per_epoch = math.ceil(len(examples) / t.batch_size)
     total = t.max_steps if t.max_steps > 0 else steps_per_epoch * t.epochs
