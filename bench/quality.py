@@ -85,11 +85,13 @@ class Ensemble(Predictor):
 
 
 def load_model(run_dir: str) -> Predictor:
-    """The saved model as a user runs it: a transformer run directory is exported to ONNX int8 first."""
+    """The saved model as it would ship: a transformer is exported to ONNX (float16-stored weights) first."""
     path = Path(run_dir)
-    if (path / "model.safetensors").is_file() and not (path / "model.int8.onnx").is_file():
-        export(path, int8=True)
-    return Tasrih.from_pretrained(path)
+    if not (path / "model.safetensors").is_file():
+        return Tasrih.from_pretrained(path)  # the classical baseline
+    if not (path / "model.onnx").is_file():
+        export(path, int8=False, fp16_weights=True)
+    return Tasrih.from_pretrained(path, backend="onnx")
 
 
 def evaluate_ensemble(name: str, members: list[str], results: dict) -> dict:

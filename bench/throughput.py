@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=8, help="turns the contenders take (default 8)")
     ap.add_argument("--work", default=str(REPO / "local" / "bench"), help="where the models are built and kept")
     ap.add_argument("--agreement-model", help="a trained model directory: also measure int8 vs float32 on it")
+    ap.add_argument("--agreement-only", action="store_true",
+                    help="with --agreement-model: measure only that, into bench/results/agreement.json")
     ap.add_argument("--torch-threads", type=int,
                     help="torch.set_num_threads for the PyTorch contenders (default: torch's own, one per core); "
                          "TASRIH_THREADS sets ONNX Runtime's")
@@ -248,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     from infer.transformer import OrtRunner
 
     sentences = load_sentences(args.sentences)
+    if args.agreement_only:
+        if not args.agreement_model:
+            ap.error("--agreement-only needs --agreement-model DIR")
+        result = trained_agreement(Path(args.agreement_model), sentences)
+        out = REPO / "bench" / "results" / "agreement.json"
+        out.write_text(json.dumps({"command": "python bench/throughput.py " + shlex.join(sys.argv[1:] if argv is None
+                                                                                         else argv), **result},
+                                  indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(result, indent=2))
+        return 0
     work = Path(args.work)
     bert, tasrih = build_models(work)
     for name in names:

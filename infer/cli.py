@@ -303,6 +303,9 @@ def add_export_parser(sub) -> None:
     p.add_argument("--per-tensor", action="store_true",
                    help="one int8 scale per weight matrix instead of one per output channel (the default, "
                         "which agrees more often with float32 at the same speed)")
+    p.add_argument("--fp16-weights", action="store_true",
+                   help="without --int8: store the float32 graph's weights in float16 (half the size; it still "
+                        "computes in float32, so its predictions are the float32 model's)")
     p.add_argument("--no-weights", action="store_true",
                    help="with --out: leave model.safetensors behind, so --out holds the ONNX-only form that ships "
                         "(runs on onnxruntime + tokenizers + numpy, no torch)")
@@ -317,11 +320,17 @@ def run_export(args) -> int:
     if is_baseline_dir(model_dir):  # before anything is written: no --out folder, no partial copy
         raise InputError(f"{model_dir}: the classical baseline is not a transformer model: it runs as it is, "
                          f"there is nothing to export")
+    graphs = [g for g in ("model.onnx", "model.int8.onnx") if (model_dir / g).is_file()]
+    if graphs and not (model_dir / "model.safetensors").is_file():
+        raise InputError(f"{model_dir}: already exported ({graphs[0]}) and holds no model.safetensors to "
+                         f"export again; export the training run it came from")
     try:
         if args.no_weights and not args.out:
             raise InputError("--no-weights needs --out DIR: the model directory keeps its weights")
+        if args.fp16_weights and args.int8:
+            raise InputError("--fp16-weights is for the float32 graph: leave out --int8")
         path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor,
-                      weights=not args.no_weights)
+                      weights=not args.no_weights, fp16_weights=args.fp16_weights)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     except ImportError as e:

@@ -40,7 +40,7 @@ BACKENDS = ("auto", "torch", "int8", "onnx-int8", "onnx", "torch-int8")
 # What `int8` means: the int8 variant chosen by measurement (docs/speed.md, bench/throughput.py).
 INT8 = "onnx-int8"
 # Files copied with the model when `tasrih export --out` writes elsewhere: data formats only, never pickles.
-SAFE_SUFFIXES = (".json", ".safetensors", ".txt", ".md")
+SAFE_SUFFIXES = (".json", ".safetensors", ".txt", ".md", ".yaml")
 
 log = logging.getLogger("tasrih.fast")
 
@@ -88,15 +88,37 @@ def _quiet():
         logging.disable(previous)
 
 
+def half_weights(graph, min_size: int = 4096) -> None:
+    """Store the large float32 weights of ``graph`` in float16, each behind a Cast back to float32.
+
+    ONNX Runtime folds the Casts when it loads the graph, so the model computes in float32 exactly as
+    before (the weights differ by float16 rounding only) from a file half the size.
+    """
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    casts = []
+    for init in list(graph.graph.initializer):
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= min_size:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + ".fp16")
+            graph.graph.initializer.remove(init)
+            graph.graph.initializer.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + ".cast"))
+    for node in reversed(casts):
+        graph.graph.node.insert(0, node)
+
+
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
-           per_channel: bool = True, opset: int = 17, weights: bool = True) -> Path:
+           per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False) -> Path:
     """Write model.int8.onnx (or model.onnx without ``int8``) for the model in ``model_dir``.
 
     ``out`` (default: ``model_dir``) receives the file; when it is another directory, the
     model's config, tokenizer and safetensors weights are copied there too, so that it is a
     complete model directory for ``Tasrih.from_pretrained(out, backend=...)``. Without
     ``weights`` the safetensors file stays behind: ``out`` is then the ONNX-only form that
-    ships (runs with onnxruntime, no torch).
+    ships (runs with onnxruntime, no torch). ``fp16_weights`` (float32 graph only) stores the
+    weights in float16 and computes in float32: half the file, the same predictions.
     """
     import onnx
     import torch
@@ -146,13 +168,25 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
                              per_channel=per_channel, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             final = tmp / "int8.onnx"
         graph = onnx.load(str(final))
+        if fp16_weights and not int8:
+            half_weights(graph)
         meta = {WEIGHTS_KEY: digest, "tasrih.backend": "onnx-int8" if int8 else "onnx",
-                "tasrih.per_channel": str(per_channel), "tasrih.torch": torch.__version__}
+                "tasrih.per_channel": str(per_channel), "tasrih.torch": torch.__version__,
+                "tasrih.weights_stored_as": "float16" if fp16_weights and not int8 else "as computed"}
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)
         onnx.save(graph, str(tmp / name))  # one self-contained file (a BERT-base graph is far below 2 GB)
         del graph
         os.replace(tmp / name, out / name)
+    if not weights and (out / "README.md").is_file():  # the model card says what this directory is
+        form = ("int8 weights (dynamic quantisation)" if int8 else
+                "weights stored in float16, computed in float32" if fp16_weights else "float32")
+        card = (out / "README.md").read_text(encoding="utf-8")
+        if "## This directory" not in card:
+            (out / "README.md").write_text(card.rstrip() + f"\n\n## This directory\n\nThe model above exported by "
+                                           f"`tasrih export` to `{name}` ({form}), with its tokenizer and config and "
+                                           f"without its safetensors weights: it runs on onnxruntime, tokenizers and "
+                                           f"numpy, no torch.\n", encoding="utf-8")
     if not stats.get("Attention"):
         log.warning("attention was not fused (%s); the graph runs, but slower", stats)
     return out / name

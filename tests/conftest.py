@@ -35,3 +35,22 @@ def seed_splits(tmp_path_factory) -> dict[str, Path]:
     for name, idx in {"train": [0, 1, 2, 6, 7, 9], "dev": [3, 5, 8, 10], "test": [4, 11]}.items():
         out[name] = write_jsonl(d / f"{name}.jsonl", [dict(rows[i], doc=f"seed-000-{name}") for i in idx])
     return out
+
+
+@pytest.fixture(scope="session")
+def baseline_model(tmp_path_factory, seed_splits) -> Path:
+    """A real classical baseline (`tasrih train model=baseline`), trained in seconds on the seed splits."""
+    from hydra import compose, initialize_config_dir
+
+    from train.cli import CONF_DIR
+    from train.config import register
+    from train.loop import train
+
+    out = tmp_path_factory.mktemp("baseline") / "baseline"
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[
+            "model=baseline", f"output_dir={out}", f"data.train={seed_splits['train']}",
+            f"data.dev={seed_splits['dev']}", f"data.test={seed_splits['test']}", "model.baseline.crf_iterations=20"])
+    train(cfg)
+    return out

@@ -1,6 +1,7 @@
 """End to end on the real pieces: local BERT -> Hydra-configured training -> save -> load -> classify -> evaluate."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -61,6 +62,10 @@ def test_run_directory_holds_the_deliverables(run_dir):
     assert {"exact", "overlap"} <= set(dev["actor"])
     assert len(read_jsonl(run_dir / "predictions.jsonl")) == dev["n_examples"]
     assert not list(run_dir.glob("*.bin")) and not list(run_dir.glob("*.pt"))  # nothing pickled
+    umask = os.umask(0)
+    os.umask(umask)
+    # safetensors writes 0600 whatever the umask; the run directory is meant to be shared
+    assert (run_dir / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_saved_run_classifies_the_seed_article(run_dir):

@@ -20,7 +20,7 @@ from train.loop import collate, featurize
 
 pytest.importorskip("onnxruntime")
 
-SAFE = {".onnx", ".json", ".safetensors", ".txt", ".md"}
+SAFE = {".onnx", ".json", ".safetensors", ".txt", ".md", ".yaml"}
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def test_core_install_classifies_with_no_torch(wheel, tmp_path):
              "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
              "import importlib.util\nprint(importlib.util.find_spec('torch') is None)\n")
     out = run([str(bin_ / "python"), "-c", probe], cwd=work).stdout.split()
-    assert out == ["onnx-int8", "True", "False", "False", "True"]
+    assert out == ["onnx", "True", "False", "False", "True"]
 
 
 def test_train_extra_trains_from_the_installed_configs(wheel, tmp_path):

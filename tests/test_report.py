@@ -10,6 +10,9 @@ from train.report import looks_like_timestamp, model_name, split_filename
 from tests.conftest import REPO, SEED_GOLD, read_jsonl, write_jsonl
 
 SHIPPED = REPO / "infer" / "default_model"
+# The name its training run was given (cfg.name, saved in its config.yaml): what reports are titled with.
+SHIPPED_NAME = next(line.split(":", 1)[1].strip() for line in (SHIPPED / "config.yaml").read_text().splitlines()
+                    if line.startswith("name:"))
 
 
 def png_title(path) -> str:
@@ -28,13 +31,13 @@ def test_evaluating_a_run_directory_titles_everything_with_the_model_name(tmp_pa
     assert main(["evaluate", "--model", str(run), "--data", str(dev), str(test), "--out", str(out)]) == 0
 
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert report.splitlines()[0] == "# tasrih default_model"  # the name saved with the model (cfg.name)
+    assert report.splitlines()[0] == f"# tasrih {SHIPPED_NAME}"  # the name saved with the model (cfg.name)
     assert "2024-05-01" not in report
-    assert json.loads((out / "metrics.json").read_text())["model"] == "tasrih default_model"
+    assert json.loads((out / "metrics.json").read_text())["model"] == f"tasrih {SHIPPED_NAME}"
     # one confusion matrix per split, each linked from its section; confusion_matrix.png is the first split's
-    assert png_title(out / "confusion_matrix_dev.png") == "tasrih default_model: dev"
-    assert png_title(out / "confusion_matrix_test.png") == "tasrih default_model: test"
-    assert png_title(out / "confusion_matrix.png") == "tasrih default_model: dev"
+    assert png_title(out / "confusion_matrix_dev.png") == f"tasrih {SHIPPED_NAME}: dev"
+    assert png_title(out / "confusion_matrix_test.png") == f"tasrih {SHIPPED_NAME}: test"
+    assert png_title(out / "confusion_matrix.png") == f"tasrih {SHIPPED_NAME}: dev"
     assert "](confusion_matrix_dev.png)" in report and "](confusion_matrix_test.png)" in report
     assert len(read_jsonl(out / "predictions.jsonl")) == 7  # the first split's, as before
 
@@ -48,7 +51,7 @@ def test_the_model_name_comes_from_the_saved_config_else_the_folder_above_a_time
     job = tmp_path / "multirun" / "small" / "2024-05-01_12-30-00" / "3"
     job.mkdir(parents=True)
     assert model_name(job) == "small"
-    assert model_name(SHIPPED) == "default_model"
+    assert model_name(SHIPPED) == SHIPPED_NAME
     named = tmp_path / "my-model"
     named.mkdir()
     assert model_name(named) == "my-model"

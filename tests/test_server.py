@@ -554,11 +554,11 @@ def test_tasrih_serve_refuses_bad_settings_before_listening(model_dir, tmp_path,
 
 
 def test_the_shipped_default_model_is_served():
-    """No --model: the model that ships in infer/default_model (the classical baseline) answers too."""
+    """No --model: the model that ships in infer/default_model (e5-small on ONNX Runtime) answers too."""
     with LiveServer(ServeSettings(**SETTINGS)) as srv:
         srv.wait_ready()
         info = httpx.get(srv.url + "/v1/model").json()
-        assert (info["model"], info["backend"], info["labels"]) == ("default_model", "sklearn", list(LABELS))
+        assert (info["model"], info["backend"], info["labels"]) == ("default_model", "onnx", list(LABELS))
         r = httpx.post(srv.url + "/v1/classify", json={"text": ARTICLE, "doc": "seed"})
         assert r.status_code == 200
         rows = r.json()["results"]
@@ -568,11 +568,10 @@ def test_the_shipped_default_model_is_served():
 
 # --------------------------------------------------------------------------- issue 11, "a user's first hour"
 
-def test_serve_refuses_the_int8_backend_for_the_classical_baseline_before_starting(tmp_path, capsys):
-    shipped = REPO / "infer" / "default_model"
-    assert json.loads((shipped / "config.json").read_text())["model_type"] == "tasrih-baseline"
-    assert main(["serve", "--backend", "int8", "--port", "0"]) == 2
-    assert capsys.readouterr().err.strip() == (f"tasrih: error: {shipped}: --backend int8 is for transformer "
+def test_serve_refuses_the_int8_backend_for_the_classical_baseline_before_starting(baseline_model, capsys):
+    assert json.loads((baseline_model / "config.json").read_text())["model_type"] == "tasrih-baseline"
+    assert main(["serve", "--model", str(baseline_model), "--backend", "int8", "--port", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (f"tasrih: error: {baseline_model}: --backend int8 is for transformer "
                                                f"models; the classical baseline runs as it is: leave --backend out")
 
 

@@ -218,6 +218,9 @@ def write_hf_dir(out: Path, h: dict, vocab: list[tuple[str, float]], sd: dict[st
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}, str(out / "model.safetensors"))
     save_tokenizer(make_tokenizer(vocab, h["unk"]), out, h["positions"])
     (out / "README.md").write_text(card, encoding="utf-8")
+    from train.run import share_files
+
+    share_files(out)
     return out
 
 

@@ -71,6 +71,9 @@ def build_local_model(size: str, out: Path, text: Path = DEFAULT_TEXT, seed: int
     config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=heads, intermediate_size=inter, max_position_embeddings=512)
     BertModel(config).save_pretrained(out)
+    from train.run import share_files
+
+    share_files(out)
     (out / "README.md").write_text(
         f"# Local BERT ({size})\n\nRandomly initialised BERT ({layers} layers, hidden {hidden}, "
         f"{len(vocab)} WordPiece vocabulary trained on `{text}`). Built by `tasrih build-local-model "

@@ -27,7 +27,8 @@ from infer.normalize import Normalizer
 from infer.predict import ModelLoadError, Tasrih
 from infer.torch_backend import TorchRunner, check_model_dir, pick_device
 from train.data import Dataset, load_splits
-from train.run import flat_metrics, output_dir, resolve, set_seed, subsample, word_tags, write_model_card
+from train.run import (flat_metrics, output_dir, resolve, set_seed, share_files, subsample, word_tags,
+                       write_model_card)
 from train.evaluate import evaluate_splits
 from train.metrics import fit_temperature
 from train.report import shown
@@ -259,6 +260,7 @@ def save_checkpoint(root: Path, step: int, model, tokenizer, optimizer, schedule
     save_file(tensors, str(tmp / "trainer_state.safetensors"))
     (tmp / "trainer_state.json").write_text(json.dumps(tree), encoding="utf-8")
     (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")  # last: marks the checkpoint complete
+    share_files(tmp)
     for f in tmp.iterdir():  # on disk before the rename, so a power cut cannot leave a complete-looking stub
         fd = os.open(f, os.O_RDONLY)
         try:
@@ -487,6 +489,7 @@ def train(cfg: DictConfig) -> dict:
         log.info("label temperature fitted on dev: %.2f", predictor.temperature)
     model.save_pretrained(out)  # safetensors, id2label with the real names
     tokenizer.save_pretrained(out)
+    share_files(out)
     metrics = evaluate_splits(
         predictor, {s: (paths[s], splits[s]) for s in cfg.data.eval_splits}, out, title=f"tasrih {cfg.name}",
         batch_size=t.eval_batch_size,

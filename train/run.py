@@ -5,6 +5,7 @@ train/loop.py (transformers) and train/baseline.py (the classical model) both bu
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -13,6 +14,19 @@ from omegaconf import DictConfig
 
 from infer.labels import LABEL2ID, TAG2ID
 from train.data import Dataset
+
+
+def share_files(directory: Path) -> None:
+    """Give the files written into ``directory`` the permissions the umask allows.
+
+    safetensors writes its files with mode 0600 whatever the umask; a model directory is meant to be
+    read by others (a server's user, a colleague), like every other file tasrih writes.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in directory.iterdir():
+        if f.is_file() and f.stat().st_mode & 0o777 == 0o600:
+            f.chmod(0o666 & ~mask)
 
 
 def set_seed(seed: int) -> None:
