@@ -202,15 +202,16 @@ def trained_agreement(model_dir: Path, news: list[str]) -> dict:
     from infer.predict import Tasrih
 
     with tempfile.TemporaryDirectory(prefix="tasrih-agree-") as tmp:
-        log(f"exporting {model_dir} to int8 (into a temporary copy)")
+        log(f"exporting {model_dir} to int8 and to float32 with float16-stored weights (a temporary copy)")
         export(model_dir, tmp, int8=True)
+        export(model_dir, tmp, int8=False, fp16_weights=True)
         fp32 = Tasrih.from_pretrained(model_dir, device="cpu", backend="torch")
         tests, source = test_sentences()
         out = {"model": str(model_dir), "test_source": source}
         refs = {source: fp32.predict(tests), "news sample": fp32.predict(news)}
         out["labels_predicted_fp32"] = {name: dict(sorted(Counter(r["label"] for r in rows).items()))
                                         for name, rows in refs.items()}
-        for backend in (INT8, "torch-int8"):
+        for backend in (INT8, "onnx", "torch-int8"):  # onnx: the float16-stored float32 graph (the shipped form)
             other = Tasrih.from_pretrained(tmp, device="cpu", backend=backend)
             out[backend] = {name: agreement(rows, other.predict(tests if name == source else news))
                             for name, rows in refs.items()}
@@ -419,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agreement with torch float32 (random heads): {name} label {a['label']:.2%}, "
               f"label+spans {a['label_and_spans']:.2%}")
     if trained:
-        for backend in (INT8, "torch-int8"):
+        for backend in (INT8, "onnx", "torch-int8"):  # onnx: the float16-stored float32 graph (the shipped form)
             for key, a in trained[backend].items():
                 print(f"trained model {trained['model']}, {backend} vs torch on {key}: label {a['label']:.2%}, "
                       f"label+spans {a['label_and_spans']:.2%} of {a['sentences']} sentences")
