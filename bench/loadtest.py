@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                                  epilog="Extra flags for `tasrih serve` go through --server-arg, e.g. "
                                         "--server-arg=--max-delay-ms=10")
     ap.add_argument("--model", help="model directory (default: the model that ships with tasrih)")
-    ap.add_argument("--backend", default="torch")
+    ap.add_argument("--backend", default="auto")
     ap.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     ap.add_argument("--seconds", type=float, default=60, help="measured duration (default 60)")
     ap.add_argument("--per-request", type=int, default=4, help="sentences per request (default 4)")
