@@ -282,7 +282,7 @@ def run_evaluate(args) -> int:
         print(f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  "
               f"actor exact F1 {m['actor']['exact']['f1']:.3f}  target exact F1 {m['target']['exact']['f1']:.3f}"
               f"  ({plural(m['n_examples'], 'sentence')})")
-    print(f"wrote metrics.json, report.md, confusion_matrix.png and predictions.jsonl to {out}")
+    print(f"wrote metrics.json, report.md, a confusion matrix per split and predictions.jsonl to {out}")
     return 0
 
 
