@@ -38,10 +38,9 @@ def is_arabic(text: str) -> bool | None:
 def is_baseline_dir(path: Path) -> bool:
     """Whether ``path`` holds the classical baseline (TF-IDF + CRF), which has no network to export or
     to run on another backend. Reads config.json only; a broken directory is the loader's to report."""
-    try:
-        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type") == "tasrih-baseline"
-    except (OSError, ValueError, AttributeError):
-        return False
+    from infer.predictor import BASELINE_TYPE, model_type
+
+    return model_type(path) == BASELINE_TYPE
 
 
 def decode_input(raw: bytes, name: str) -> str:

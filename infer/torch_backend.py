@@ -62,7 +62,7 @@ def load_torch(path: Path, device: str | None, backend: str):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # loading a small model needs no progress bar on stderr
-    check_model_dir(path)
+    # The directory was checked by infer.predict.check_model (check_model_dir) before this is called.
     try:
         model = TasrihModel.from_pretrained(str(path))
         tokenizer = AutoTokenizer.from_pretrained(str(path))

@@ -46,6 +46,10 @@ class Tokenizer:
                                      f"vocabulary of tokenizer.json")
             setattr(self, f"{role}_token_id", tid)
 
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size(with_added_tokens=True)
+
     def __call__(self, texts: list[str], add_special_tokens: bool = False) -> dict:
         if isinstance(texts, str):
             return {"input_ids": self._tok.encode(texts, add_special_tokens=add_special_tokens).ids}
@@ -223,7 +227,7 @@ def load_onnx(path: Path, backend: str, digest: str | None = None) -> Tasrih:
     if digest is not None and runner.metadata.get(WEIGHTS_KEY) != digest:
         raise ModelLoadError(f"{onnx_path}: exported from other weights than {path / 'model.safetensors'} "
                              f"(retrained since?); run `tasrih export --model {path}{flag}` again")
-    vocab = tokenizer._tok.get_vocab_size(with_added_tokens=True)
+    vocab = tokenizer.vocab_size
     if vocab > config.vocab_size:
         raise ModelLoadError(f"{path / 'tokenizer.json'}: has token ids up to {vocab - 1}, but the model embeds "
                              f"only {config.vocab_size} (a tokenizer from another model?)")
