@@ -1,6 +1,7 @@
 """Draw the second annotation round (issue 10) and write it as annotation batches.
 
     PYTHONPATH=.:scripts python scripts/select_round2.py --corpus ../shared/corpus --out data/annotation
+    PYTHONPATH=.:scripts python scripts/select_round2.py --corpus ../shared/corpus --top-up 1000 --first-batch 52
 
 The split follows the plan in data/README.md ("Plan for the next round"):
 
@@ -134,30 +135,40 @@ def draw_cues(docs, rng, used_docs, used_texts):
     return [("single", d, [s]) for v in picked.values() for d, s in v]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--out", type=Path, default=Path("data/annotation"))
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--first-batch", type=int, default=20)
-    ap.add_argument("--batch-size", type=int, default=250)
-    ap.add_argument("--double", type=float, default=0.16, help="share of each batch annotated a second time")
-    args = ap.parse_args()
-    rng = random.Random(args.seed)
-    old = [json.loads(line) for line in open(args.out / "candidates.jsonl", encoding="utf-8")]
-    # The first round's test becomes test_v1, on the same (evaluation) side as the new test.
-    used_texts = {c["text"]: c["split"] for c in old}
-    used_docs = {c["doc"] for c in old}
+# The top-up (train short of 700 denials after the first pass of this round): denial wording that the
+# first cue list misses, from train-outlet articles of any kind, including those already used in train.
+DENIAL_TOP_UP = (r"غير صحيح|عار[يٍ]? (?:عن|من) الصحة|لا أساس|شائع[ةا]ت|إشاع[ةا]ت|مزاعم|ادعاءات|اعترض|يعترض|اعتراض|"
+                 r"عارض|يعارض|تعارض|معارضت|تحفظ|امتنع|يمتنع|رفضه|رفضها|رفضهم|مرفوض|فند|دحض|نفي|استنكر|"
+                 r"لم يتم|ليس صحيحا|لا يمكن القبول|لن يقبل|لا نقبل")
 
+
+def top_up_denial(args, rng) -> None:
+    cands = [json.loads(line) for line in open(args.out / "candidates.jsonl", encoding="utf-8")]
+    used_texts = {c["text"] for c in cands}
+    eval_docs = {c["doc"] for c in cands if c["split"] != "train" or c["source"] == "almadina"}
+    per_doc = Counter(c["doc"] for c in cands)
     docs = load_articles(args.corpus / "saudinewsnet" / "articles.jsonl.gz")
-    gsr = [d | {"kind": "news"} for d in load_gsr(args.corpus / "arabic_event_gsr")]
-    whole = [("article", d, s) for d, s in draw_whole(docs, rng, used_docs, used_texts)]
-    singles = draw_cues(docs + gsr, rng, used_docs, used_texts)
+    docs += [d | {"kind": "news"} for d in load_gsr(args.corpus / "arabic_event_gsr")]
+    rng.shuffle(docs)
+    picked = []
+    for d in docs:
+        if SPLIT_OF_OUTLET[d["source"]] != "train" or d["doc"] in eval_docs:
+            continue
+        for s in sentences_of(d):
+            if len(picked) >= args.top_up or per_doc[d["doc"]] >= 3:
+                break
+            if MIN_CHARS <= len(s["text"]) <= MAX_CHARS and s["text"] not in used_texts \
+                    and re.search(DENIAL_TOP_UP, s["text"]):
+                s.update(selection="cue5:denial", split="train")
+                picked.append(("single", d, [s]))
+                used_texts.add(s["text"])
+                per_doc[d["doc"]] += 1
+    write_round(args, rng, picked)
+    print(f"{len(picked)} denial top-up sentences")
 
-    # Batches: test and dev articles first (so their figures exist early), then train; each batch
-    # keeps whole articles intact.
-    units = ([u for u in whole if u[2][0]["split"] != "train"]
-             + sorted([u for u in whole if u[2][0]["split"] == "train"] + singles, key=lambda _: rng.random()))
+
+def write_round(args, rng, units) -> list:
+    """Batches of about --batch-size sentences from --first-batch on, each with its double."""
     batches, cur, size = [], [], 0
     for u in units:
         if size >= args.batch_size:
@@ -184,6 +195,39 @@ def main() -> None:
                 total += len(u[2])
             render(args.out / "batches" / f"double_{b:02d}.md",
                    f"Second annotation {b:02d} (from batch {b:02d})", picked)
+    return batches
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path("data/annotation"))
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--first-batch", type=int, default=20)
+    ap.add_argument("--batch-size", type=int, default=250)
+    ap.add_argument("--double", type=float, default=0.16, help="share of each batch annotated a second time")
+    ap.add_argument("--top-up", type=int, default=0,
+                    help="instead: draw this many more train sentences with denial wording (see DENIAL_TOP_UP)")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    if args.top_up:
+        top_up_denial(args, rng)
+        return
+    old = [json.loads(line) for line in open(args.out / "candidates.jsonl", encoding="utf-8")]
+    # The first round's test becomes test_v1, on the same (evaluation) side as the new test.
+    used_texts = {c["text"]: c["split"] for c in old}
+    used_docs = {c["doc"] for c in old}
+
+    docs = load_articles(args.corpus / "saudinewsnet" / "articles.jsonl.gz")
+    gsr = [d | {"kind": "news"} for d in load_gsr(args.corpus / "arabic_event_gsr")]
+    whole = [("article", d, s) for d, s in draw_whole(docs, rng, used_docs, used_texts)]
+    singles = draw_cues(docs + gsr, rng, used_docs, used_texts)
+
+    # Batches: test and dev articles first (so their figures exist early), then train; each batch
+    # keeps whole articles intact.
+    units = ([u for u in whole if u[2][0]["split"] != "train"]
+             + sorted([u for u in whole if u[2][0]["split"] == "train"] + singles, key=lambda _: rng.random()))
+    batches = write_round(args, rng, units)
     n = Counter(s["split"] for _, _, ss in whole + singles for s in ss)
     print(f"{sum(n.values())} sentences in {len(batches)} batches "
           f"({args.first_batch:02d}..{args.first_batch + len(batches) - 1:02d}):", dict(n),
