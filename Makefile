@@ -17,7 +17,7 @@ $(CORE): pyproject.toml
 # Training and the tests need torch: its CPU build (scripts/install_torch.sh), then the extras.
 $(FULL): $(CORE) scripts/install_torch.sh
 	PIP=$(BIN)/pip sh scripts/install_torch.sh
-	$(BIN)/pip install -q -e '.[train,baseline,test]'
+	$(BIN)/pip install -q -e '.[train,baseline,scale,test]'
 	touch $(FULL)
 
 demo: $(CORE)

@@ -1,11 +1,18 @@
-"""Assemble data/{train,dev,test}.jsonl from the annotators' files, and measure their agreement.
+"""Assemble the splits in data/ from the annotators' files, and measure their agreement.
 
-    python scripts/build_dataset.py disagreements   # write data/annotation/disagreements.md for the third pass
-    python scripts/build_dataset.py build           # write the splits and data/annotation/agreement.json
+    python scripts/build_dataset.py disagreements --out FILE   # the disagreements no third pass has settled yet
+    python scripts/build_dataset.py build                      # write the splits and data/annotation/agreement.json
 
-Every candidate is annotated once in data/annotation/raw/batch_*.jsonl; about
-11% are annotated a second time, independently, in double_*.jsonl. Where the
-two differ, the third pass (data/annotation/adjudicated.jsonl) decides.
+Every candidate is annotated once in data/annotation/raw/batch_*.jsonl; some are annotated a second
+time, independently, in double_*.jsonl (11% in the first round, 16% in the second). Where the two
+differ, the third pass (data/annotation/adjudicated*.jsonl) decides; it also holds the corrections
+that re-reading under settled rules made (review/rule_review.jsonl, applied in
+review/applied_round1.jsonl).
+
+Splits: the first round (batches 0-14) made train, dev (alyaum) and test (alwatan, SPA). The second
+round (batches 20 on) makes the new dev (almadina) and test (alwatan, alyaum, SPA) and adds to train;
+the first round's dev and test stay, frozen, as dev_v1 and test_v1, and its almadina train sentences
+become dev_cue, so that train shares no outlet with dev (data/README.md).
 """
 
 from __future__ import annotations
@@ -20,6 +27,18 @@ from annotations import cohen_kappa, load_candidates, read_annotations, span_f1
 
 ROOT = Path("data")
 RAW = ROOT / "annotation" / "raw"
+ROUND2 = 20  # the first batch of the second round
+SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
+THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jsonl",
+              "annotation/review/applied_round1.jsonl"]
+
+
+def final_split(cand: dict) -> str:
+    if cand["batch"] >= ROUND2:
+        return cand["split"]
+    if cand["split"] in ("dev", "test"):
+        return cand["split"] + "_v1"
+    return "dev_cue" if cand["source"] == "almadina" else "train"
 
 
 def read_all(pattern: str, cands: dict) -> dict[str, dict]:
@@ -61,13 +80,13 @@ def fmt_span(s):
     return f"«{s['text']}»@{s['start']}" if s else "null"
 
 
-def write_disagreements(first, second, cands) -> None:
+def write_disagreements(first, second, cands, out: Path, settled: dict) -> None:
     lines = ["# Disagreements between the two independent annotations", "",
              "For each sentence decide the final annotation per ANNOTATION.md (A and B are two annotators).", ""]
     n = 0
     for i in sorted(set(first) & set(second)):
         what = differs(first[i], second[i])
-        if not what:
+        if not what or i in settled:
             continue
         n += 1
         a, b = first[i], second[i]
@@ -76,8 +95,8 @@ def write_disagreements(first, second, cands) -> None:
             lines.append(f"- {name}: {r['label']} also={r['also']} actor={fmt_span(r['actor'])} "
                          f"resolved={r['actor_resolved']} target={fmt_span(r['target'])}")
         lines.append("")
-    (ROOT / "annotation" / "disagreements.md").write_text("\n".join(lines), encoding="utf-8")
-    print(f"{n} disagreements written to data/annotation/disagreements.md")
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"{n} disagreements written to {out}")
 
 
 def sort_key(rec: dict):
@@ -85,11 +104,20 @@ def sort_key(rec: dict):
     return rec["doc"], int(m.group(1)) if m else 0
 
 
-def build(first, second, cands) -> None:
+def third_pass(cands) -> dict:
+    """Every third-pass decision; a later file wins over an earlier one for the same sentence."""
     adjudicated = {}
-    adj_file = ROOT / "annotation" / "adjudicated.jsonl"
-    if adj_file.exists():
-        adjudicated = {r["id"]: r for r in read_annotations(adj_file, cands)[0]}
+    for name in THIRD_PASS:
+        if (ROOT / name).exists():
+            recs, errs = read_annotations(ROOT / name, cands)
+            if errs:
+                raise SystemExit("\n".join(errs))
+            adjudicated.update({r["id"]: r for r in recs})
+    return adjudicated
+
+
+def build(first, second, cands) -> None:
+    adjudicated = third_pass(cands)
     final = {}
     for i, rec in first.items():
         if i in second and differs(rec, second[i]) and i not in adjudicated:
@@ -99,8 +127,8 @@ def build(first, second, cands) -> None:
     missing = set(cands) - set(final)
     if missing:
         raise SystemExit(f"{len(missing)} candidates have no annotation, e.g. {sorted(missing)[:3]}")
-    for split in ("train", "dev", "test"):
-        rows = sorted((r for i, r in final.items() if cands[i]["split"] == split), key=sort_key)
+    for split in SPLITS:
+        rows = sorted((r for i, r in final.items() if final_split(cands[i]) == split), key=sort_key)
         with open(ROOT / f"{split}.jsonl", "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -108,6 +136,14 @@ def build(first, second, cands) -> None:
     stats = agreement(first, second)
     stats["adjudicated_disagreements"] = sum(1 for i in second if i in first and differs(first[i], second[i]))
     stats["third_pass_decisions"] = len(adjudicated)
+    for name, lo, hi in (("round1", 0, ROUND2), ("round2", ROUND2, 10**6)):
+        ids = {i for i in second if lo <= cands[i]["batch"] < hi}
+        stats[name] = agreement({i: first[i] for i in ids}, {i: second[i] for i in ids})
+        if name == "round2":  # reported batch by batch (issue 10): each batch's doubles against its first pass
+            stats[name]["per_batch"] = {
+                f"batch_{b:02d}": agreement({i: first[i] for i in ids if cands[i]["batch"] == b},
+                                            {i: second[i] for i in ids if cands[i]["batch"] == b})
+                for b in sorted({cands[i]["batch"] for i in ids})}
     (ROOT / "annotation" / "agreement.json").write_text(json.dumps(stats, indent=2), encoding="utf-8")
     print(json.dumps(stats))
 
@@ -116,8 +152,7 @@ def markdown_stats(cands: dict) -> str:
     """Tables for the data card: label and outlet counts per split, and how sentences were chosen."""
     from infer.labels import LABELS
 
-    rows = {s: [json.loads(line) for line in open(ROOT / f"{s}.jsonl", encoding="utf-8")]
-            for s in ("train", "dev", "test")}
+    rows = {s: [json.loads(line) for line in open(ROOT / f"{s}.jsonl", encoding="utf-8")] for s in SPLITS}
     out = ["| split | sentences | documents | " + " | ".join(LABELS) + " |", "|---" * (3 + len(LABELS)) + "|"]
     for s, rs in rows.items():
         c = Counter(r["label"] for r in rs)
@@ -128,6 +163,14 @@ def markdown_stats(cands: dict) -> str:
         for src, n in sorted(Counter(r["source"] for r in rs).items()):
             claims = sum(1 for r in rs if r["source"] == src and r["label"] != "none")
             out.append(f"| {s} | {src} | {n} | {claims} |")
+    out += ["", "| split | genre | sentences | " + " | ".join(LABELS) + " |", "|---" * (3 + len(LABELS)) + "|"]
+    for s, rs in rows.items():
+        by = {}
+        for r in rs:
+            by.setdefault(genre(cands[r["id"]]), []).append(r)
+        for g, grs in sorted(by.items()):
+            c = Counter(r["label"] for r in grs)
+            out.append(f"| {s} | {g} | {len(grs)} | " + " | ".join(str(c[lab]) for lab in LABELS) + " |")
     out += ["", "| split | how chosen | sentences | claims |", "|---|---|---|---|"]
     for s, rs in rows.items():
         sel = Counter(cands[r["id"]]["selection"].split(":")[0] for r in rs)
@@ -140,9 +183,19 @@ def markdown_stats(cands: dict) -> str:
     return "\n".join(out)
 
 
+def genre(cand: dict) -> str:
+    """news or opinion where the draw recorded it (second round: alwatan's opinion section by URL)."""
+    sel = cand["selection"]
+    if sel.startswith("whole:"):
+        return sel.split(":")[1]
+    return "news and opinion, not told apart" if sel == "whole" else "single sentences (cue)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=["disagreements", "build", "stats"])
+    ap.add_argument("--out", type=Path, default=ROOT / "annotation" / "disagreements.md",
+                    help="disagreements: where to write them")
     args = ap.parse_args()
     cands = load_candidates()
     if args.action == "stats":
@@ -151,7 +204,7 @@ def main() -> None:
     first = read_all("batch_*.jsonl", cands)
     second = read_all("double_*.jsonl", cands)
     if args.action == "disagreements":
-        write_disagreements(first, second, cands)
+        write_disagreements(first, second, cands, args.out, third_pass(cands))
     else:
         build(first, second, cands)
 

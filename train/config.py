@@ -51,6 +51,8 @@ class ModelConfig:
     # The same for the span tags (O is 96% of the words: unweighted, the span head learns to say O).
     span_class_weights: str = "none"
     dropout: float = 0.1
+    # Dropout inside the encoder (hidden and attention); None keeps the encoder's own (0.1 in BERT).
+    encoder_dropout: float | None = None
     span_loss_weight: float = 1.0
     also_loss_weight: float = 0.5
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
@@ -81,6 +83,9 @@ class TrainerConfig:
     device: str = "auto"  # auto = cuda when present, else cpu
     precision: str = "auto"  # auto = bf16/fp16 autocast on cuda, fp32 on cpu
     num_threads: int = 0  # 0 = torch's default
+    # > 1: train on that many processes with DistributedDataParallel (torchrun; one per GPU, or shares of
+    # the CPU); the global batch stays batch_size. train/distributed.py.
+    devices: int = 1
     log_every: int = 20
     # Batches of sentences of similar length (shuffled in pools of 50 batches): less padding, same data.
     length_buckets: bool = False

@@ -188,7 +188,9 @@ def load_splits(paths: dict[str, Path]) -> dict[str, Dataset]:
     for name, ds in splits.items():
         for r in ds.records:
             prev = where.get(r.data["text"])
-            if prev and prev[0] != name:
+            # Train comes first: a text it shares with an evaluation split is a leak. Two evaluation
+            # splits may share a text (a wire service's «// انتهى //» sign-off in test and test_v1).
+            if prev and prev[0] != name and "train" in (prev[0], name):
                 problems.append(f"{r.where}: the same sentence text is in {prev[0]} at {prev[1]}")
             where.setdefault(r.data["text"], (name, r.where))
             d = docs.setdefault(r.data["doc"], name)

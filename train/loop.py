@@ -26,6 +26,7 @@ from infer.model import TasrihConfig, TasrihModel
 from infer.normalize import Normalizer
 from infer.predict import ModelLoadError, Tasrih
 from infer.torch_backend import TorchRunner, check_model_dir, pick_device
+from train import distributed
 from train.data import Dataset, load_splits
 from train.run import (flat_metrics, output_dir, resolve, set_seed, share_files, subsample, word_tags,
                        write_model_card)
@@ -113,6 +114,17 @@ def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the "newly initialized heads" table is expected here, not news
+    source = prepare_encoder(cfg)
+    try:
+        return _load_encoder(source, cfg.model)
+    except OSError as e:  # no network and not cached, or a path that is not a model
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelLoadError(f"{source}: cannot load the encoder ({first}); offline, train model=tiny or "
+                             f"model=baseline, or fetch {source} once where the Hugging Face hub is reachable") from None
+
+
+def prepare_encoder(cfg: DictConfig) -> str:
+    """Where the encoder loads from: a hub name, or a local directory built here on first use."""
     m = cfg.model
     source = m.name_or_path
     if m.encoder:
@@ -139,12 +151,7 @@ def load_encoder(cfg: DictConfig) -> tuple[TasrihModel, object]:
                 log.info("building the local %s BERT in %s (first use)", m.local_size, path)
                 build_local_model(m.local_size, path)
         source = str(path)
-    try:
-        return _load_encoder(source, m)
-    except OSError as e:  # no network and not cached, or a path that is not a model
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ModelLoadError(f"{source}: cannot load the encoder ({first}); offline, train model=tiny or "
-                             f"model=baseline, or fetch {source} once where the Hugging Face hub is reachable") from None
+    return source
 
 
 def _load_encoder(source: str, m) -> tuple[TasrihModel, object]:
@@ -153,7 +160,9 @@ def _load_encoder(source: str, m) -> tuple[TasrihModel, object]:
     config = TasrihConfig.from_pretrained(
         source, normalizer=m.normalizer, max_seq_length=m.max_seq_length, classifier_dropout_prob=m.dropout,
         span_loss_weight=m.span_loss_weight, also_loss_weight=m.also_loss_weight, pooling=m.pooling,
-        text_prefix=m.text_prefix, id2label=dict(enumerate(LABEL2ID)), label2id=dict(LABEL2ID))
+        text_prefix=m.text_prefix, id2label=dict(enumerate(LABEL2ID)), label2id=dict(LABEL2ID),
+        **({} if m.encoder_dropout is None else
+           {"hidden_dropout_prob": m.encoder_dropout, "attention_probs_dropout_prob": m.encoder_dropout}))
     config.model_type = "tasrih"
     model = TasrihModel.from_pretrained(source, config=config)
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -380,12 +389,20 @@ def train(cfg: DictConfig) -> dict:
         from train.baseline import train_baseline
 
         return train_baseline(cfg)
-    out = output_dir(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    t = cfg.trainer
+    world = distributed.world_from_env()
+    if t.devices > 1 and world.size == 1:
+        raise ValueError(f"trainer.devices={t.devices} needs one process per device: run `tasrih train "
+                         f"trainer.devices={t.devices} ...`, which starts them with torchrun")
+    device = pick_device(t.device)
+    if world.size > 1:
+        device = distributed.setup(world, device)
+    out = distributed.share(output_dir(cfg), world)  # rank 0's: the others only read checkpoints there
+    if world.main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
     set_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    t = cfg.trainer
     if t.num_threads:
         torch.set_num_threads(t.num_threads)
 
@@ -396,7 +413,10 @@ def train(cfg: DictConfig) -> dict:
     ckpt_root = out / "checkpoints"
     resume_path = resume_point(t, ckpt_root)  # a bad resume_from fails here, before the model is loaded
 
-    device = pick_device(t.device)
+    if world.size > 1:  # rank 0 builds an encoder used for the first time; the others wait, then load it
+        if world.main:
+            prepare_encoder(cfg)
+        torch.distributed.barrier()
     model, tokenizer = load_encoder(cfg)
     model.to(device)
     model.config.label_weights = label_weights(train_ds, cfg.model.class_weights)
@@ -433,9 +453,13 @@ def train(cfg: DictConfig) -> dict:
         seconds_before, running = state.get("seconds", 0.0), state.get("running_loss")
         log.info("resumed from %s at step %d (epoch %d, batch %d)", resume_path, step, epoch, batch_in_epoch)
 
+    net = model
+    if world.size > 1:  # after the checkpoint is loaded: DDP starts every process from rank 0's weights
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
     started = time.time()
     model.train()
-    bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=None)
+    bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=None if world.main else True)
     while step < total:
         # The order of an epoch depends on the seed and the epoch only, so a resumed run sees the same batches.
         batches = epoch_batches([len(e["input_ids"]) for e in examples], t.batch_size, cfg.seed, epoch,
@@ -443,16 +467,18 @@ def train(cfg: DictConfig) -> dict:
         for b in range(batch_in_epoch, steps_per_epoch):
             if step >= total:
                 break
-            batch = collate([examples[i] for i in batches[b]], tokenizer.pad_token_id)
+            mine, weight = distributed.rank_share(batches[b], world)
+            batch = collate([examples[i] for i in mine], tokenizer.pad_token_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss = model(**batch).loss
+                loss = net(**batch).loss
+            objective = loss * weight if world.size > 1 else loss
             optimizer.zero_grad(set_to_none=True)
             if scaler:
-                scaler.scale(loss).backward()
+                scaler.scale(objective).backward()
                 scaler.unscale_(optimizer)
             else:
-                loss.backward()
+                objective.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
             if scaler:
                 scaler.step(optimizer)
@@ -461,12 +487,13 @@ def train(cfg: DictConfig) -> dict:
                 optimizer.step()
             scheduler.step()
             step += 1
-            running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+            value = distributed.batch_mean(objective.detach(), world) if world.size > 1 else loss.item()
+            running = value if running is None else 0.9 * running + 0.1 * value
             bar.update(1)
             bar.set_postfix(loss=f"{running:.3f}", epoch=epoch)
-            if bar.disable and step % t.log_every == 0:  # no progress bar in a log file: say it in lines
+            if world.main and bar.disable and step % t.log_every == 0:  # no progress bar in a log file: say it in lines
                 log.info("step %d/%d epoch %d loss %.4f", step, total, epoch, running)
-            if t.checkpoint_every and step % t.checkpoint_every == 0:
+            if world.main and t.checkpoint_every and step % t.checkpoint_every == 0:
                 save_checkpoint(ckpt_root, step, model, tokenizer, optimizer, scheduler,
                                 {"step": step, "epoch": epoch, "batch_in_epoch": b + 1, "total": total,
                                  "seconds": seconds_before + time.time() - started, "running_loss": running,
@@ -478,6 +505,9 @@ def train(cfg: DictConfig) -> dict:
         break
     bar.close()
     train_seconds = seconds_before + time.time() - started  # a resumed run counts the time before the kill
+    distributed.barrier_and_leave(world)
+    if not world.main:
+        return {}
 
     model.eval()
     predictor = Tasrih(model.config, tokenizer, TorchRunner(model), name=cfg.name, backend="torch")
@@ -494,6 +524,7 @@ def train(cfg: DictConfig) -> dict:
         predictor, {s: (paths[s], splits[s]) for s in cfg.data.eval_splits}, out, title=f"tasrih {cfg.name}",
         batch_size=t.eval_batch_size,
         extra={"train": {"steps": step, "seconds": round(train_seconds, 1), "examples": len(train_ds),
+                         "loss": round(running, 6) if running is not None else None, "processes": world.size,
                          "file": shown(paths["train"]), "device": str(device), "seed": cfg.seed}})
     write_model_card(out, cfg, metrics)
     log.info("run directory: %s", out)
