@@ -29,8 +29,11 @@ ROOT = Path("data")
 RAW = ROOT / "annotation" / "raw"
 ROUND2 = 20  # the first batch of the second round
 SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
+# In this order: a later file wins over an earlier one for the same sentence (the reviews re-read
+# records under rules settled after their adjudication).
 THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jsonl",
-              "annotation/review/applied_round1.jsonl"]
+              "annotation/review/applied_round1.jsonl", "annotation/review/applied_round2_old_rules_a.jsonl",
+              "annotation/review/applied_round2_old_rules_b.jsonl", "annotation/review/applied_round2_new_rules.jsonl"]
 
 
 def final_split(cand: dict) -> str:

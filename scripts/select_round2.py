@@ -145,6 +145,8 @@ DENIAL_TOP_UP = (r"غير صحيح|عار[يٍ]? (?:عن|من) الصحة|لا �
 def top_up_denial(args, rng) -> None:
     cands = [json.loads(line) for line in open(args.out / "candidates.jsonl", encoding="utf-8")]
     used_texts = {c["text"] for c in cands}
+    # The first round cut some articles with an older splitter: the same -sNN can name another sentence.
+    used_ids = {c["id"] for c in cands}
     eval_docs = {c["doc"] for c in cands if c["split"] != "train" or c["source"] == "almadina"}
     per_doc = Counter(c["doc"] for c in cands)
     docs = load_articles(args.corpus / "saudinewsnet" / "articles.jsonl.gz")
@@ -157,7 +159,7 @@ def top_up_denial(args, rng) -> None:
         for s in sentences_of(d):
             if len(picked) >= args.top_up or per_doc[d["doc"]] >= 3:
                 break
-            if MIN_CHARS <= len(s["text"]) <= MAX_CHARS and s["text"] not in used_texts \
+            if MIN_CHARS <= len(s["text"]) <= MAX_CHARS and s["text"] not in used_texts and s["id"] not in used_ids \
                     and re.search(DENIAL_TOP_UP, s["text"]):
                 s.update(selection="cue5:denial", split="train")
                 picked.append(("single", d, [s]))
