@@ -33,7 +33,8 @@ SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 # records under rules settled after their adjudication).
 THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jsonl",
               "annotation/review/applied_round1.jsonl", "annotation/review/applied_round2_old_rules_a.jsonl",
-              "annotation/review/applied_round2_old_rules_b.jsonl", "annotation/review/applied_round2_new_rules.jsonl"]
+              "annotation/review/applied_round2_old_rules_b.jsonl", "annotation/review/applied_round2_new_rules.jsonl",
+              "annotation/review/applied_audit.jsonl"]
 
 
 def final_split(cand: dict) -> str:
@@ -181,7 +182,7 @@ def markdown_stats(cands: dict) -> str:
             claims = sum(1 for r in rs if cands[r["id"]]["selection"].split(":")[0] == k and r["label"] != "none")
             out.append(f"| {s} | {k} | {n} | {claims} |")
     total = sum(len(v) for v in rows.values())
-    whole = sum(1 for rs in rows.values() for r in rs if cands[r["id"]]["selection"] == "whole")
+    whole = sum(1 for rs in rows.values() for r in rs if cands[r["id"]]["selection"].startswith("whole"))
     out += ["", f"Whole-article sentences: {whole} of {total} ({100 * whole / total:.0f}%)."]
     return "\n".join(out)
 

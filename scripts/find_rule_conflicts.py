@@ -1,17 +1,19 @@
-"""List the records that the settled annotation rules may contradict (issue 10, part 3).
+"""List the records that the settled annotation rules may contradict (issue 10, part 3; round 2).
 
-    python scripts/find_rule_conflicts.py            # reads data/{train,dev,test}.jsonl
+    python scripts/find_rule_conflicts.py                      # every rule, data/*.jsonl
+    python scripts/find_rule_conflicts.py --rules 58-74 --out data/annotation/review/rule_conflicts_round2_new.jsonl
+    python scripts/find_rule_conflicts.py --rules 20,50-57     # only these rules
 
 A candidate finder for human re-reading: text patterns pick out records whose label or span may
 break one of the rules of data/ADJUDICATION.md. It never changes a record. Each hit is printed and
-written to data/annotation/review/rule_conflicts.jsonl as one object:
+written to --out (default data/annotation/review/rule_conflicts.jsonl) as one object:
 
     {"id", "split", "rule", "field", "current", "why"}
 
 `rule` is the ADJUDICATION.md number the hit may contradict, `field` the record field in doubt
 (label, also, actor, target, actor_resolved) and `current` its value now. The decisions on the
-hits go in data/annotation/review/rule_review.jsonl, written by a person reading each sentence in
-its article.
+hits go in data/annotation/review/rule_review*.jsonl, written by a person reading each sentence in
+its article. `--rules` takes numbers and ranges (58-74, 60,64,71); without it every rule is run.
 
 Checks (ADJUDICATION.md numbers):
   20  contract awards (ترسية، رست) not labelled agreement, or labelled agreement while only
@@ -36,6 +38,47 @@ Checks (ADJUDICATION.md numbers):
       whether the designation names a wrong
   56  illustrative comparisons (بعض الدول فرضت ...) in a sentence with a claim
   57  agreement with a decision whose issuer is named but is not the target
+Round 2 rules, one check function each (check_58 ... check_74):
+  58  an act of approval (past اعتمد، أقرّ، صادق على; تم/جرى اعتماد، بعد إقرار) with no agreement;
+      an agreement resting only on اعتمد على (rely on); a demand where a text is only forwarded
+      for approval (رُفع إلى ... لاعتماده). Admissions (أقر بأن), future and present forms, and verbal
+      nouns that narrate no act are left out
+  59  an agreement resting only on a name with one party (الاتفاق النووي مع إيران، اتفاق إيران
+      النووي) and no agreeing verb; an agreement whose other side is identified (اتفاقها مع،
+      الاتفاق الذي أبرمته ... مع، اتفاق بين X و) with no agreement
+  60  an arrest, detention, referral or charge (اعتقل، القبض، أحال، وجّه تهمة) with a charge stated
+      nearby (بتهمة، للاشتباه، بتورط، على خلفية ...) and no accusation; an accusation resting on an
+      arrest with no charge and no wrong named anywhere
+  61  a claim in a clause at the head of the sentence (بطلب من، تلبية لدعوة، بتوجيه من، بعد اتهام)
+      whose kind is not the label
+  62  a stated need (بحاجة إلى، نحتاج، ما أحوج، أمس الحاجة) with no demand; a demand resting only on
+      a need beside a cost
+  63  a claim sentence with no attribution that continues (كما، وكذلك، ولم يقف ...) the account of the
+      speaker of the sentence before, whose actor_resolved is null
+  64  the punishment formula («تحذر ... كل من تسول له نفسه ...») labelled demand
+  65  an honorific epithet (الكريم، المفدى، حفظه الله) inside a span; a relation noun or المدعو
+      left out before a name; a party named only by an adjective (الاجتياح الأمريكي، المبادرة
+      الإيرانية) while the target (or the actor of a claim noun) is null
+  66  an agreement resting only on support or commitment words with no backed effort, position or
+      decision in sight; support for a party's effort, position, decision or plan with no agreement
+  67  استبعد as the only denial cue of a denial (forecast? squad?); استبعد of a proposal, option,
+      claim or report (فكرة، خيار، احتمال، ما تردد) with no denial
+  68  responsibility as a duty (مسؤولية كبرى، مسؤولية حماية، على عاتق) with no demand, or labelled
+      accusation; responsibility for a harm done (مسؤولية الهجوم، ما جرى) with no accusation
+  69  an apology with no agreement; a refusal to apologise with no denial; اعتذر عن المشاركة (declining)
+      with no denial; an apology labelled agreement with no target
+  70  an activity whose stated purpose urges an action (لدعوة غير المسلمين، لحث، للتعريف بأهمية) with no
+      demand; a demand resting only on an activity's name (جولات دعوية، حملة توعوية)
+  71  quotation marks inside a span, or a span that cuts a round bracket; an agreement whose actor is
+      followed by a quotation mark and و + another party, with a null target
+  72  a reply that names the claim it answers inside its clause (نفى ما أعلنه، قال ... حول التصريح:
+      غير صحيح) labelled with the answered claim first; a reply preceded by «ردا على ...» labelled
+      with the reply first
+  73  an attack with its agent on people or places, or called a crime, in a sentence with a source,
+      and no accusation; an accusation resting only on an attack among armed forces (operations)
+  74  a sentence that is a question, or whose claim is future or forecast (سيطالب، سيتم توقيع، من
+      المتوقع أن يوقع), labelled with a claim; a question or future remark labelled none that
+      narrates a claim act as done (الذين دعموا)
 """
 
 from __future__ import annotations
@@ -404,6 +447,578 @@ def checks(rec: dict) -> list[tuple[str, str, object, str]]:
     return hits
 
 
+
+# ---- round 2 rules (ADJUDICATION.md 58-74): one check function per rule ----------------------------
+# Each takes the record, its text normalised (t) with the map back to raw offsets (where), and the
+# record before it in the same article (prev, or None); it returns (rule, field, current, why) hits.
+
+def kinds_of(rec: dict) -> set[str]:
+    return {rec["label"]} | set(rec["also"])
+
+
+def field_for(rec: dict, kind: str) -> tuple[str, object]:
+    """The field a missing or doubtful claim kind belongs to: the label when it is none (or is that
+    kind), else also."""
+    if rec["label"] in ("none", kind):
+        return "label", rec["label"]
+    return "also", rec["also"]
+
+
+FUTURE_BEFORE = re.compile(r"(?:سيتم|لن|سوف|سيجري|ستتم|المتوقع|المقرر|المنتظر|يتوقع|يعتزم|تعتزم|ينوي|تنوي|لم يتم|لن يتم)"
+                           r"\s+(?:\S+\s+){0,2}$")
+AGREE_CUE = re.compile(r"اتفق|اتفاق|توافق|وافق|موافق|رحب|ترحيب|يرحب|ترحب|ايد|تاييد|يؤيد|تؤيد|مؤيد|وقع|توقيع|ابرم|"
+                       r"قبل|قبول|صادق|مصادق|اقر|اعتمد|اعتماد|اشاد|ثمن|تثمين|التزام|التزم|ملتزم|تعاقد|ترسي|رست|تلبي|"
+                       r"استجاب|استجابة|اعترف|اعتذر|اعتذار|دعم|يدعم|تدعم|ندعم|مساند|يساند|تساند|تبنى|شراك|تحالف|"
+                       r"انضم|انضمام|بايع|مبايعة|هنا|تهنئة|بارك|يبارك|اعجاب|تقدير|شكر|امتنان|عقد|صفقة|تفاهم")
+
+# 58: approval verbs. The reliance sense (اعتمد على) and admissions (أقر بـ, 23) are told apart by what
+# follows; a text only forwarded for approval is procedure.
+APPROVE = re.compile(W + r"[وفل]?(?:ب|ل)?(?:اعتمد|اعتمدت|اعتمدوا|اعتمده|اعتمدها|اعتمادها|اعتماده|اعتماد|الاعتماد|يعتمد|"
+                     r"تعتمد|اقر|اقرت|اقروا|اقره|اقرها|اقرار|الاقرار|اقرارها|اقراره|يقر|تقر|صادق|صادقت|صادقوا|"
+                     r"المصادقة|مصادقة|يصادق|تصادق)" + E)
+RELY_AFTER = re.compile(r"^\s*(?:\S+\s+){0,1}?(?:على|عليه|عليها|عليهم|عليهما|اعتمادا|بشكل|بصورة|كليا|اساسا|بدرجة)"
+                        r"(?:\s|$)")
+ADMIT_AFTER = re.compile(r"^\s*(?:ب\S+|ان|انه|انها|بان)(?:\s|$)")
+FORWARD = re.compile(r"(?:رفع|رفعت|ترفع|يرفع|رفعها|رفعه|الرفع|برفع|رفعتها|احال|احالة|احالتها|احالته)\S*\s+(?:\S+\s+){0,8}?"
+                     r"(?:ل|الى\s+)(?:اعتماد|الاعتماد|اعتمادها|اعتماده|اقرار|اقرارها|اقراره|المصادقة|الموافقة|المصادقه)")
+
+
+MASDAR_ACT = re.compile(r"(?:^|\s)[وف]?(?:تم|جرى|وتم|وجرى|بعد|عقب|اثر|اثناء|خلال)\s+$")
+
+
+def approval_senses(t: str) -> tuple[list[re.Match], list[re.Match]]:
+    """Approval-verb matches in the approval sense and in the reliance sense. Admissions (أقر بـ, 23),
+    future approvals (9.5), present forms (habit or rule) and verbal nouns that narrate no act
+    (اعتماد التغيير as an item asked for, تمهيدا لاعتمادها) are in neither."""
+    approve, rely = [], []
+    for m in APPROVE.finditer(t):
+        word, after = m.group(0).strip(), t[m.end():m.end() + 40]
+        stem = re.sub(r"^[وفل]?(?:ب|ل)?", "", word)
+        if ("عتمد" in word or "عتماد" in word) and RELY_AFTER.match(after):
+            rely.append(m)
+            continue
+        if stem.startswith(("ي", "ت")) and not stem.startswith("تم"):
+            continue  # a present form: a standing rule or a habit
+        if stem.startswith(("صادق", "يصادق", "تصادق")) and not re.match(r"\s*(?:على|عليه|عليها|عليهم)(?:\s|$)", after):
+            continue  # صادق as a name or an adjective (صادق المواساة)
+        if "اقر" in stem and ADMIT_AFTER.match(after):
+            continue  # an admission (23)
+        if stem.startswith(("اعتماد", "الاعتماد", "اقرار", "الاقرار", "المصادقة", "مصادقة")) and not (
+                MASDAR_ACT.search(t[max(0, m.start() - 12):m.start() + 1]) or re.match(r"[وف]?ب", word)):
+            continue  # a verbal noun that narrates no act
+        if FUTURE_BEFORE.search(t[max(0, m.start() - 40):m.start()]):
+            continue  # a future approval (9.5)
+        approve.append(m)
+    return approve, rely
+
+
+def check_58(rec, t, where, prev):
+    hits = []
+    approve, rely = approval_senses(t)
+    kinds = kinds_of(rec)
+    if approve and "agreement" not in kinds:
+        field, cur = field_for(rec, "agreement")
+        hits.append(("58", field, cur, (f"«{approve[0].group(0).strip()}» as an act of approval is agreement, even of the "
+                                        "actor's own plan; target the party whose submission is approved, else null")))
+    elif rely and not approve and "agreement" in kinds and not AGREE_CUE.search(APPROVE.sub(" ", t)):
+        field = "label" if rec["label"] == "agreement" else "also"
+        hits.append(("58", field, rec[field], ("اعتمد على (rely on, use) is not approval: none unless another "
+                                               "claim makes the agreement")))
+    if FORWARD.search(t) and "demand" in kinds:
+        field = "label" if rec["label"] == "demand" else "also"
+        hits.append(("58", field, rec[field], ("forwarding a text to a body for approval is procedure, not a request: "
+                                               "the demand may rest on it")))
+    return hits
+
+
+# 59: an agreement named with one party only
+AGREEMENT_NOUN = (r"(?:ال)?(?:اتفاق|اتفاقية|اتفاقيه|معاهدة|معاهده|صفقة|صفقه|اتفاقيات|شراكة|شراكه|مذكرة تفاهم|"
+                  r"مذكرات تفاهم|هدنة|هدنه)")
+ONE_PARTY = re.compile(W + r"[وفبل]?" + AGREEMENT_NOUN + r"(?:\s+(?:النووي|النهائي|الاطاري|الجديد|الجديدة|المبرم|"
+                       r"الموقع|الموقعة|التجاري|الامني|المرتقب|التاريخي))?\s+مع\s+\S+|"
+                       + W + r"[وفبل]?(?:ال)?(?:اتفاق|اتفاقية)\s+(?!بين)\S+\s+(?:النووي|النووية)")
+AGREE_VERB = re.compile(W + r"[وفل]?(?:س)?(?:اتفق|اتفقت|اتفقوا|يتفق|تتفق|وافق|وافقت|وافقوا|يوافق|توافق|الموافقة|موافقة|رحب|"
+                        r"رحبت|يرحب|ترحب|ترحيب\S*|ايد|ايدت|يؤيد|تؤيد|تاييد\S*|وقع|وقعت|وقعا|وقعوا|يوقع|توقع|توقيع\S*|"
+                        r"ابرم|ابرمت|ابرما|ابرام|قبل|قبلت|يقبل|تقبل|قبول|صادق|صادقت|المصادقة|اقر|اقرت|اعتمد|اعتمدت|"
+                        r"اشاد|اشادت|ثمن|ثمنت|التزم|التزمت|التزامه|التزامها|التزامهم|ملتزم\S*|توصل|توصلت|توصلا|توصلوا|"
+                        r"التوصل|تعاقد|تعاقدت|التعاقد|انضم|انضمت|انضمام|دعم|يدعم|تدعم|ندعم|دعمه|دعمها|ساند|يساند)" + E)
+OTHER_SIDE = re.compile(r"(?:اتفاق|اتفاقية|صفقة|شراكة|معاهدة|هدنة)(?:ها|ه|هم|نا|هما|ي)\s+مع|"
+                        r"(?:ابرمته|ابرمها|ابرمتها|وقعته|وقعها|وقعتها|وقعوه|ابرموه|عقدته|عقدتها)\s+(?:\S+\s+){0,3}?مع\s|"
+                        + AGREEMENT_NOUN + r"\s+(?:\S+\s+){0,3}?بين\s+\S+(?:\s+\S+)?\s+و")
+
+
+def check_59(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    if "agreement" in kinds and ONE_PARTY.search(t) and not AGREE_VERB.search(t) and not OTHER_SIDE.search(t):
+        field = "label" if rec["label"] == "agreement" else "also"
+        hits.append(("59", field, rec[field], ("an agreement named with one party only («الاتفاق النووي مع إيران») is "
+                                               "its name, a topic: none unless the other side is identified")))
+    elif "agreement" not in kinds and OTHER_SIDE.search(t):
+        field, cur = field_for(rec, "agreement")
+        hits.append(("59", field, cur, ("an agreement whose other side is identified (a possessive, or both parties) "
+                                        "is agreement in any clause (9.1, 59)")))
+    return hits
+
+
+# 60: arrests, detentions, referrals and charges
+ARREST = re.compile(W + r"[وفبل]?(?:اعتقل\S*|اعتقال\S*|القبض|قبض|احتجز\S*|احتجاز\S*|توقيف\S*|اوقف(?:ت|وا|ته|تهم|ه|هم)?|"
+                    r"احال(?:ت|وا|ته|تهم|ه|هم)?|احالة|باحالة|لاحالة|احالتهم|احالته|اسر(?:ت|وا)?|يحاكم|محاكمة\S*|"
+                    r"سجن(?:ه|هم|ت)?|ايداع\S*|اودع\S*|ملاحقة|مداهمة\S*|داهم\S*|اتهم(?:ت|وا|ته|تهم|ه|هم)?|"
+                    r"وجه(?:ت|وا)?\s+(?:\S+\s+)?(?:تهم|تهمة|اتهام|الاتهام|اتهامات))" + E)
+CHARGE = re.compile(r"بتهم|تهمة|تهمه|بشبه|للاشتباه|لاشتباه|اشتبه|يشتبه|بتورط|لتورط|بضلوع|لضلوع|بالضلوع|بسبب|لقيام|"
+                    r"بقيام|بعد قيام|اثناء قيام|خلال قيام|عند قيام|بجريم|بجرائم|بارتكاب|لارتكاب|لانتمائ|بالانتماء|"
+                    r"بالتخابر|بالتجسس|بالتحريض|بتهريب|لتهريب|بحيازة|لحيازة|بالاعتداء|بالتخطيط|بتمويل|بقضي|في قضي|"
+                    r"على خلفية|لتنفيذ|بتنفيذ|بالترويج|لترويج|بترويج|بسرقة|لسرقة|بقتل|لقتل|بمحاولة|لمحاولة|بتزوير|"
+                    r"لتزوير|بالاحتيال|بالنصب|لمخالفت|بمخالفة|بانتحال|بالتهريب|متلبس")
+OTHER_BLAME = re.compile(r"اتهم|يتهم|تتهم|حمل\S*\s+(?:\S+\s+){0,4}مس[ؤئ]ولي|يحمل|تحمل\S* مس[ؤئ]ولي|يقف وراء|تقف وراء|نسب|"
+                         r"ادان|ادانت|يدين|تدين|استنكر|انتقد|زعم|مزاعم|ارهاب|مجرم|جريمة|جرائم|اعتد|قصف|هاجم|هجوم|"
+                         r"انتهاك|خرق|عدوان|مخالف|غرام|غرم|مسؤول عن|مسؤولية")
+
+
+WRONG_WORD = re.compile(r"اتهام|الاتهام|تحقيق|يحقق|مذنب|ادين|ادان|فساد|رشو|رشا|اختلاس|تزوير|سرق|مخدر|تحرش|اغتصاب|تفجير|"
+                        r"قتل|اغتيال|خطف|تعذيب|ضرب|تهريب|احتيال|ابتزاز|تسلل|مخالف|جنائي|الجناة|جاني|ارهاب")
+
+
+def check_60(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    arrests = [m for m in ARREST.finditer(t)]
+    if not arrests:
+        return hits
+    charged = any(CHARGE.search(t[m.start():m.end() + 150]) or CHARGE.search(t[max(0, m.start() - 60):m.start()])
+                  for m in arrests)
+    if charged and "accusation" not in kinds:
+        field, cur = field_for(rec, "accusation")
+        hits.append(("60", field, cur, ("an arrest, detention, referral or charge with the charge stated is accusation, "
+                                        "named or not; target the people held")))
+    elif not charged and "accusation" in kinds and not OTHER_BLAME.search(t) and not WRONG_WORD.search(t):
+        field = "label" if rec["label"] == "accusation" else "also"
+        hits.append(("60", field, rec[field], ("an arrest or charge with no charge stated (or only an offender noun) "
+                                               "is none")))
+    return hits
+
+
+# 61: the first claim in the words of the sentence, a background clause included
+BACKGROUND = {
+    "demand": re.compile(r"بطلب من|بناء على طلب|بناءا على طلب|بناء على توجيه|بتوجيه\S* من|بتوجيهات|تنفيذا لتوجيه|تنفيذاً لتوجيه|"
+                         r"بدعوة من|بدعوة كريمة|بدعوة (?:رسمية )?من|وفق توجيهات|وفقا لتوجيهات|حسب توجيهات|بامر من"),
+    "agreement": re.compile(r"تلبية لدعوة|تلبيه لدعوة|استجابة ل|بموافقة|بعد موافقة|عقب موافقة|بعد مصادقة|بعد اعتماد|"
+                            r"عقب اعتماد|بمباركة|بعد توقيع\S* (?:\S+\s+){0,3}?(?:بين|مع)|بعد اتفاق\S* (?:\S+\s+){0,2}?(?:بين|مع)"),
+    "accusation": re.compile(r"في اعقاب اتهام|بعد اتهام|عقب اتهام|اثر اتهام|على خلفية اتهام|بعد ان اتهم|عقب ادانة"),
+}
+
+
+def check_61(rec, t, where, prev):
+    hits = []
+    head = t[:90]
+    for kind, rx in BACKGROUND.items():
+        m = rx.search(head)
+        if m and rec["label"] != kind:
+            hits.append(("61", "label", rec["label"], (f"a {kind} in a clause at the head of the sentence («{m.group(0)}») is "
+                                                       "the first claim in its words: the label, the main point in also "
+                                                       "(61, 9.1)")))
+            break
+    return hits
+
+
+# 62: need is necessity
+NEED = re.compile(W + r"[وف]?(?:بحاج[ةه]|في حاج[ةه]|نحتاج|ونحتاج|الحاج[ةه] (?:الماسة|الملحة)|حاج[ةه] (?:ماسة|ملحة)|"
+                  r"ما احوج|اشد الحاج[ةه]|امس الحاج[ةه]|بامس الحاج[ةه])" + E)
+COST = re.compile(r"تكلف|تكاليف|تكلفة|مليار|مليون|ريال|دولار|ميزاني|استثمار|ساعات|ايام|دقائق|سنوات|اشهر")
+
+
+def check_62(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    m = NEED.search(t)
+    if m and "demand" not in kinds:
+        field, cur = field_for(rec, "demand")
+        hits.append(("62", field, cur, (f"«{m.group(0).strip()}»: a stated need for an action or for support is demand; "
+                                        "none only when it explains a cost or a process")))
+    elif m and rec["label"] == "demand" and COST.search(t) and not re.search(
+            r"طالب|دعا|دعت|يدعو|تدعو|حث|ناشد|ضرور|يجب|لا بد|لابد|اهمي|ينبغي|طلب", t):
+        hits.append(("62", "label", "demand", ("the only call may be a need that explains a cost or a process: none")))
+    return hits
+
+
+# 63: a sentence that continues a speaker's account
+CONTINUES = re.compile(r"^[«\"“(]?\s*(?:كما|وكما|وكذلك|كذلك|ولم يقف|ولم تقف|اضافة|واضافة|بالاضافة|علاوة|فضلا|ومن ذلك|"
+                       r"ومنها|ومن بينها|وايضا|ايضا|و(?:ثانيا|ثالثا|رابعا|خامسا)|(?:ثانيا|ثالثا|رابعا|خامسا)|[-–•*]|\d+\s*[-.)])")
+
+
+def check_63(rec, t, where, prev):
+    hits = []
+    if prev is None or rec["label"] == "none" or rec["actor"] is not None or rec["actor_resolved"] is not None:
+        return hits
+    if SPEECH.search(t) or not CONTINUES.match(t):
+        return hits
+    if prev["actor_resolved"] and prev["label"] != "none":
+        hits.append(("63", "actor_resolved", None, (f"the sentence continues the account of «{prev['actor_resolved']}» "
+                                                    "in the sentence before: actor null, actor_resolved the speaker")))
+    return hits
+
+
+# 64: the punishment formula of execution statements
+WARN_FORMULA = re.compile(r"(?:تحذر|يحذر|حذر|حذرت|محذر|محذرة)\S*\s+(?:\S+\s+){0,8}?(?:كل من|من)\s+تسول")
+OWN_CALL = re.compile(r"تهيب|يهيب|ليحذر|تدعو|يدعو|تطالب|يطالب|تناشد|تحث|يجب")
+
+
+def check_64(rec, t, where, prev):
+    kinds = kinds_of(rec)
+    if WARN_FORMULA.search(t) and "demand" in kinds:
+        field = "label" if rec["label"] == "demand" else "also"
+        why = "a warning that only states the punishment («كل من تسول له نفسه ...») is a threat, none"
+        if OWN_CALL.search(t):
+            why += "; the statement may also tell people what to do in its own words (demand)"
+        return [("64", field, rec[field], why)]
+    return []
+
+
+# 65: adjective-only parties, words before a name, honorific epithets
+EPITHET = re.compile(r"(?:^|\s)(?:الكريم|الكريمة|الكريمه|المعظم|المفدى|الموقر|الموقرة|حفظه الله|يحفظه الله|رعاه الله|"
+                     r"ايده الله|حفظها الله|حفظهم الله|يرعاه الله|سلمه الله)(?:\s|$)")
+RELATION_BEFORE = {"المدعو", "المدعوة", "المدعوين", "شقيقه", "شقيقها", "شقيقهم", "شقيق", "شقيقة", "شقيقته", "ابنه",
+                   "ابنها", "نجله", "نجلها", "نجل", "زوجته", "زوجها", "زوجة", "والده", "والدها", "والدة", "والدته",
+                   "ابنته", "ابنة", "اخيه", "اخوه", "اخته", "عمه", "خاله", "صهره", "حفيده", "ابن عمه", "ابناء"}
+NATION = (r"ال(?:امري[كك]|اميرك|روس|ايران|اسرائيل|صهيون|سوري|ترك|سعودي|قطر|مصر|عراق|يمن|حوث|فلسطين|امارات|بريطان|فرنس|"
+          r"الماني|صين|اوروب|امم|خليج|غرب|باكستان|هند|افغان|لبنان|اردن|كويت|بحرين|عمان|ليب|سودان|تونس|جزائر|مغرب|"
+          r"يابان|كوري|اثيوب|صومال|اسبان|ايطال|هولند|سويد|نرويج|كند|استرال|برازيل|ارجنتين|مكسيك|فنزويل|كوب|"
+          r"اوكران|بلجيك|سويسر|نمسا|بولند|يونان|قبرص|تشاد|مال|نيجير|اثيوب|ارتير|اريتر|اذرب|ارمن|جورج|اوزبك|"
+          r"كازاخ|قرغيز|طاجيك|تركمان|بنغال|سريلانك|ماليز|اندونيس|فلبين|تايلند|فيتنام|بورم|نيبال|سنغاف)\S*(?:ي|ية|يه|يين|يون)")
+ACT_NOUN = (r"(?:العدوان|الاحتلال|الاجتياح|التدخل|التدخلات|القصف|الغزو|الهجوم|الهجمات|الاعتداء|الاعتداءات|الغارات|"
+            r"الانتهاكات|الممارسات|الطيران|الدعم|الجهود|الموقف|المواقف|المبادرة|المقترح|الطلب|الرفض|الاتهامات|المزاعم|"
+            r"العرض|القرار|الجانب|الطرف|المطالب|المطالبات|الضغوط|التصعيد|التهديدات|التحركات|العمليات|الحملة|الضربات|"
+            r"الحصار|المشروع|الدعوة|الدعوات|الاستفزازات|الجرائم|المجازر|التوغل|النفي|الموافقة|التاييد|الترحيب|"
+            r"الاصرار|التعنت|الانتقادات|المساعدات|التعاون|الوساطة|الرد|الاحتجاج|الاحتجاجات|التحذير|التحذيرات)")
+ADJ_PARTY = re.compile(W + r"[وفبل]?" + ACT_NOUN + r"\s+(" + NATION + r")" + E)
+CLAIM_ACT_NOUN = re.compile(r"الموقف|المواقف|المبادرة|المقترح|الطلب|الرفض|الاتهامات|المزاعم|العرض|القرار|المطالب|"
+                            r"المطالبات|الدعوة|الدعوات|النفي|الموافقة|التاييد|الترحيب|الانتقادات|الاحتجاج|التحذير")
+
+
+def check_65(rec, t, where, prev):
+    hits = []
+    text = rec["text"]
+    for field in ("actor", "target"):
+        sp = rec[field]
+        if not sp:
+            continue
+        if EPITHET.search(re.sub(r"(?:عبد|القران)\s+الكريم", "", n(sp["text"]))):
+            hits.append(("65", field, sp, ("an honorific epithet (الكريم، حفظه الله) after a complete designation is "
+                                           "left out of the span")))
+        before = n(text[:sp["start"]]).split()
+        if before and before[-1].strip("«\"“(") in RELATION_BEFORE and not n(sp["text"]).startswith(("المدعو",)):
+            hits.append(("65", field, sp, f"«{before[-1]}» directly before the name belongs to the span, like a title"))
+    if rec["label"] != "none":
+        for m in ADJ_PARTY.finditer(t):
+            a, b = where[m.start(1)], where[m.end(1)]
+            if overlaps(rec["actor"], a, b) or overlaps(rec["target"], a, b):
+                break
+            noun = m.group(0)
+            if rec["target"] is None and rec["label"] in ("accusation", "agreement", "demand", "denial"):
+                hits.append(("65", "target", None, (f"«{m.group(1)}» in «{noun.strip()}» may name the party only by an "
+                                                    "adjective: the adjective is the span")))
+                break
+            if rec["actor"] is None and CLAIM_ACT_NOUN.search(noun):
+                hits.append(("65", "actor", None, (f"«{m.group(1)}» in «{noun.strip()}» may name the claimant only by an "
+                                                   "adjective: the adjective is the span")))
+                break
+    return hits
+
+
+# 66: support and commitment
+SUPPORT = re.compile(W + r"[وفبل]?(?:دعم|يدعم|تدعم|ندعم|دعمه|دعمها|دعمهم|دعمنا|دعمت|دعموا|الدعم|ودعم|مساند\S*|يساند|"
+                     r"تساند|ساند|ساندت|التزام|التزامها|التزامه|التزامهم|التزامنا|الالتزام|ملتزم\S*|تضامن\S*|"
+                     r"يتضامن|وقوف\S*|تقف|يقف|نقف|وقفت|وقف)" + E)
+SUPPORT_OBJ = re.compile(r"(?:دعم|يدعم|تدعم|ندعم|دعمه|دعمها|دعمهم|دعمنا|دعمت|دعموا|مساند\S*|تاييد\S*|يؤيد|تؤيد|ايد|ايدت)\s+"
+                         r"(?:\S+\s+){0,2}?(?:ل)?(?:جهود|موقف|مواقف|قرار|قرارات|مبادر|خط[ةه]|مساعي|سياس[ةه]|سياسات|"
+                         r"توجه|توجهات|مطالب|مقترح|ترشيح)")
+FUNDING = re.compile(r"مالي|ريال|دولار|مليون|مليار|تمويل|قرض|قروض|منح|ميزاني|المشاريع|مشروع|الانتاج|المحلي|المنتج|"
+                     r"الاسعار|الاقتصاد|السوق|الطلب|الاستثمار|الاسهم|المؤشر|النفط|اللوجستي|الفني|الطبي|الدعم الفني")
+
+
+def check_66(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    support = SUPPORT.search(t) or SUPPORT_OBJ.search(t)
+    if not support:
+        return hits
+    if "agreement" in kinds and not AGREE_CUE.search(SUPPORT.sub(" ", t)) and not SUPPORT_OBJ.search(t):
+        field = "label" if rec["label"] == "agreement" else "also"
+        hits.append(("66", field, rec[field], ("the agreement rests on support or commitment only: agreement when it backs "
+                                               "a party or its position, plan, decision, effort or act (target that party); "
+                                               "none for a principle or for a step one's own body has still to decide")))
+    elif "agreement" not in kinds and SUPPORT_OBJ.search(t) and not re.search(r"بدعم\s+من", t) and not FUNDING.search(
+            t[SUPPORT_OBJ.search(t).start():SUPPORT_OBJ.search(t).end() + 40]):
+        field, cur = field_for(rec, "agreement")
+        hits.append(("66", field, cur, ("support for a party's effort, position, decision or plan is agreement, target "
+                                        "that party")))
+    return hits
+
+
+# 67: استبعد
+ISTABAD = re.compile(W + r"[وفل]?(?:استبعد|استبعدت|استبعدوا|استبعدا|يستبعد|تستبعد|نستبعد|يستبعدون|استبعاد\S*|باستبعاد\S*|"
+                     r"مستبعد\S*|استبعده|استبعدها|استبعدته)" + E)
+OTHER_DENIAL = re.compile(r"نفى|نفت|ينفي|تنفي|نفوا|نفي|رفض|يرفض|ترفض|كذب|تحفظ|لا صحة|عن الصحة|لن نقبل|لا نقبل|لن يقبل|"
+                          r"غير صحيح|لا اساس|امتنع|عار من|مزاعم|باطل|ليس صحيحا|لن تقبل|ينكر|انكر|تنكر|دحض|فند")
+SQUAD = re.compile(r"اللاعب|لاعب|التشكيل|تشكيل[ةه]|القائم[ةه]|قائم[ةه]|المدرب|مدرب|المنتخب|الفريق|الحارس|المباراة|"
+                   r"مباراة|البطولة|المهاجم|المدافع|الاصابة|اصابة|من الدوري|من المشاركة")
+PUT_FORWARD = re.compile(r"فكر[ةه]|خيار|احتمال|فرضي[ةه]|اقتراح|مقترح|طلب|ما تردد|ما يتردد|انباء|تقارير|ما ذكر|ما اشيع|"
+                         r"ما يشاع|توقعات|تكهنات|ما نشر|ما قيل|ما يقال|التقديرات|سيناريو|ذلك|هذا|هذه|امكانية|امكاني[ةه]")
+
+
+def check_67(rec, t, where, prev):
+    hits = []
+    m = ISTABAD.search(t)
+    if not m:
+        return hits
+    kinds = kinds_of(rec)
+    squad = SQUAD.search(t)
+    if "denial" in kinds and not OTHER_DENIAL.search(t):
+        field = "label" if rec["label"] == "denial" else "also"
+        why = ("استبعد is denial only when it rules out a claim, estimate, option or proposal someone put forward; "
+               "ruling out an event nobody claimed is a forecast, none")
+        if squad:
+            why += "; leaving a player out is none"
+        hits.append(("67", field, rec[field], why))
+    elif "denial" not in kinds and not squad and PUT_FORWARD.search(t[m.end():m.end() + 60]):
+        field, cur = field_for(rec, "denial")
+        hits.append(("67", field, cur, ("استبعد may rule out a claim, option or proposal that someone put forward: "
+                                        "denial, target that party")))
+    return hits
+
+
+# 68: responsibility: blame for a harm done, or a duty
+RESP = re.compile(r"(?:ال)?مس[ؤئ]ولي(?:[ةه]|ات|ته|تها|تهم|اتها|اته|اتهم|تنا|اتنا)|مس[ؤئ]ول(?:ون|ين)?\s+عن|على عاتق")
+RESP_SKIP = re.compile(r"(?:تبنى|تبنت|تبني|يتبنى|اعلن|اعلنت|اعلنوا|اعلان)\s+(?:\S+\s+){0,4}?مس[ؤئ]ولي|"
+                       r"المس[ؤئ]ولي[ةه] الاجتماعي|مس[ؤئ]ولي[ةه] اجتماعي|(?:تولى|تولت|يتولى|تتولى|تولي|توليه|توليها)\s+"
+                       r"(?:\S+\s+){0,2}?مس[ؤئ]ولي")
+DUTY = re.compile(r"مس[ؤئ]ولي\S*\s+(?:\S+\s+)?(?:كبرى|كبيرة|كبيره|عظيمة|جسيمة|تاريخية|مشتركة|جماعية|وطنية|اخلاقية|دينية|"
+                  r"شرعية|انسانية)|مس[ؤئ]ولي\S*\s+(?:\S+\s+)?(?:حماية|توفير|ضمان|الحفاظ|حفظ|مكافحة|تحقيق|متابعة|تطبيق|"
+                  r"انجاح|رعاية|تنفيذ|اتخاذ|العمل|القيام|التصدي|معالجة|ايجاد|حل|انقاذ|تامين|الدفاع|صون|وقف|منع|"
+                  r"الحد|توعية|تربية|بناء|اعادة|دعم|مساعدة)|على عاتق|يلقي\S*\s+(?:\S+\s+)?(?:بال)?مس[ؤئ]ولي|"
+                  r"مس[ؤئ]ول(?:ون|ين)?\s+عن\s+(?:مكافحة|حماية|توفير|ضمان|الحفاظ|تحقيق|متابعة|تطبيق|رعاية|تنفيذ|"
+                  r"التصدي|معالجة|منع|الحد|تربية)")
+HARM = re.compile(r"مس[ؤئ]ولي\S*\s+(?:\S+\s+)?(?:عن\s+|في\s+)?(?:ما\s|الهجوم|الهجمات|الحادث|مقتل|قتل|تدهور|الفشل|فشل|"
+                  r"الجريم|الجرائم|التفجير|الانفجار|الاعتداء|الفوضى|الازم|الخسائر|الكارث|التصعيد|انهيار|تردي|"
+                  r"الوضع|الاوضاع|الدماء|سقوط|استمرار|تعطيل|عرقل|اي\s|كل\s|تبعات|عواقب|نتائج|تداعيات|ما حدث|ما جرى|"
+                  r"اعمال|افعال|الانتهاكات|المجزر|الحرب|الدمار|تاخر|التاخير|التقصير|الاخطاء|الخطا|وفا[ةه]|مقتل)")
+LAY = re.compile(r"حمل|يحمل|تحمل|حملت|تحميل|حملوا|يتحمل|تتحمل|يتحملون|تحملت|مس[ؤئ]ول(?:ون|ين|ة)?\s+عن")
+
+
+def check_68(rec, t, where, prev):
+    hits = []
+    if not RESP.search(t) or RESP_SKIP.search(t):
+        return hits
+    kinds, label = kinds_of(rec), rec["label"]
+    duty, harm = DUTY.search(t), HARM.search(t)
+    if duty and not harm and "demand" not in kinds:
+        field, cur = field_for(rec, "demand")
+        hits.append(("68", field, cur, ("responsibility laid on a party for what it should do is a duty: demand, "
+                                        "target the party that bears it")))
+    elif harm and LAY.search(t) and "accusation" not in kinds:
+        field, cur = field_for(rec, "accusation")
+        hits.append(("68", field, cur, "responsibility for a harm done is accusation"))
+    elif harm and not duty and label == "demand" and "accusation" not in kinds:
+        hits.append(("68", "also", rec["also"], ("the responsibility may be for a harm already done: accusation "
+                                                 "(with the demand)")))
+    elif duty and not harm and label == "accusation":
+        hits.append(("68", "label", label, ("the responsibility may be a duty for what a party should do, with no harm "
+                                            "blamed: demand")))
+    return hits
+
+
+# 69: apologies
+APOLOGY = re.compile(r"(?:^|[\s«\"“(])[وفبل]?(?:ال)?(?:اعتذ|يعتذ|تعتذ|نعتذ|معتذ|اعتذار)ر?\S*")
+DECLINE = re.compile(r"اعتذ\S*\s+(?:\S+\s+)?عن\s+(?:عدم\s+)?(?:المشارك|الحضور|حضور|المشاركه|تلبي|قبول|الترشح|الاستمرار|"
+                     r"اللعب|التدريب|السفر|المجيء|القدوم|التعليق|الرد|الظهور|خوض|مواصل|تدريب|قياد|تولي|العمل|"
+                     r"المهم[ةه]|المنصب)")
+REFUSE_APOLOGY = re.compile(r"(?:رفض|يرفض|ترفض|رفضت|رفضوا|لن|لم|لا)\s+(?:\S+\s+){0,2}?(?:ال)?(?:اعتذار|يعتذر|تعتذر|نعتذر|الاعتذار)")
+
+
+def check_69(rec, t, where, prev):
+    hits = []
+    if not APOLOGY.search(t):
+        return hits
+    kinds = kinds_of(rec)
+    if REFUSE_APOLOGY.search(t) and "denial" not in kinds:
+        field, cur = field_for(rec, "denial")
+        hits.append(("69", field, cur, "refusing to apologise refuses the request for an apology: denial"))
+    elif DECLINE.search(t):
+        if "denial" not in kinds:
+            field, cur = field_for(rec, "denial")
+            hits.append(("69", field, cur, ("«اعتذر عن» may decline an invitation or request (another sense of the word): "
+                                            "denial of the request, not an apology")))
+    elif "agreement" not in kinds:
+        field, cur = field_for(rec, "agreement")
+        hits.append(("69", field, cur, ("an apology to the party wronged is agreement, target that party; a courtesy "
+                                        "apology that answers no complaint is none")))
+    elif rec["target"] is None and rec["label"] == "agreement":
+        hits.append(("69", "target", None, ("an apology labelled agreement with no target: the party apologised to, or "
+                                            "none if it is a courtesy apology")))
+    return hits
+
+
+# 70: outreach and awareness activities
+PURPOSE_CALL = re.compile(W + r"(?:ل|بهدف\s+|بغرض\s+|من اجل\s+|الهادف[ةه]? (?:الى|ل)\s*|تهدف (?:الى|ل)\s*)"
+                          r"(?:دعو[ةه](?!\s+(?:من|كريم))|حث|حض|تشجيع|التعريف\s+باهمي|تعريف\S*\s+باهمي|توعي[ةه]\S*\s+"
+                          r"(?:باهمي|بضرور|بخطور)|تحفيز|ترغيب|التوعي[ةه]\s+(?:باهمي|بضرور|بخطور)|حثهم|حثها|تشجيعهم|"
+                          r"دعوتهم|دعوتها)")
+ACTIVITY_ONLY = re.compile(r"جولات دعوي|جولة دعوي|مكتب الدعو|المكتب التعاوني للدعو|حمل[ةه] توعوي|حملات توعوي|محاضر|ندو[ةه]|"
+                           r"ندوات|ورش[ةه]|الدعوة والارشاد|توعوي|التوعي[ةه]|برنامج دعوي|برامج دعوي|الانشط[ةه] الدعوي")
+DEMAND_CUE = re.compile(r"طالب|يطالب|تطالب|مطالب|دعا|دعت|يدعو|تدعو|دعوا|حث|حثت|يحث|تحث|ناشد|يناشد|ضرور|يجب|لا بد|لابد|"
+                        r"اهمي|ينبغي|طلب|يهيب|تهيب|حذر|يحذر|تحذر|اوصى|توصي|يوصي|وجه|توجيه|اقترح|بحاج|الحاج[ةه]|نامل|"
+                        r"نتمنى|اتمنى|تمنى|على الجميع|على المواطنين|عليهم|عليكم|لدعو|لحث|للتعريف باهمي|التعريف باهمي|"
+                        r"تشجيع|يشجع|تشجع|شجع|حض|دعو[ةه] (?:الى|ال|ل)")
+
+
+def check_70(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    m = PURPOSE_CALL.search(t)
+    if m and "demand" not in kinds:
+        field, cur = field_for(rec, "demand")
+        hits.append(("70", field, cur, (f"an activity whose stated purpose urges an action («{m.group(0).strip()}») is "
+                                        "demand; the activity's name alone is none")))
+    elif "demand" in kinds and ACTIVITY_ONLY.search(t) and not DEMAND_CUE.search(t):
+        field = "label" if rec["label"] == "demand" else "also"
+        hits.append(("70", field, rec[field], ("the demand may rest on the name of an outreach or awareness activity "
+                                               "alone, with no action urged: none")))
+    return hits
+
+
+# 71: quotation marks and round brackets in spans; coordinations split by a quotation mark
+QUOTES = "«»\"“”„'‘’"
+
+
+def check_71(rec, t, where, prev):
+    hits = []
+    text = rec["text"]
+    for field in ("actor", "target"):
+        sp = rec[field]
+        if not sp:
+            continue
+        if any(q in sp["text"] for q in QUOTES):
+            hits.append(("71", field, sp, "a span never contains a quotation mark (32, 71)"))
+        if sp["text"].count("(") != sp["text"].count(")"):
+            hits.append(("71", field, sp, "the span cuts a round bracket: keep the bracket whole inside the span (71)"))
+    actor = rec["actor"]
+    if rec["label"] == "agreement" and actor and rec["target"] is None and re.match(
+            r"^[»\"”']\s*و\s*[«\"“]?\S", text[actor["end"]:actor["end"] + 6]):
+        hits.append(("71", "target", None, ("two agreeing parties split by a quotation mark: the first is the actor, the "
+                                            "other the target (71)")))
+    return hits
+
+
+# 72: a reply that names the claim it answers
+CLAIM_REF = re.compile(r"ما (?:اعلن|نشر|اورد|ذكر|تداول|قال|زعم|ادعى|ادعت|اثير|يثار|يتردد|تردد|اشيع|يشاع|تناقل|ادلى|روج|"
+                       r"يروج|اتهم|نسب|وصف|صرح)|اتهامات|الاتهامات|اتهام|مزاعم|ادعاءات|ادعاء|تصريحات|التصريح|تصريح|"
+                       r"انباء|الانباء|تقارير|التقارير|اقوال|الكلام|هذا الكلام|ما جاء|رواي[ةه]|شائعات|اشاعات")
+REPLY = re.compile(r"نفى|نفت|ينفي|تنفي|نفوا|كذب|غير صحيح|لا صحة|لا اساس|عن الصحة|من الصحة|باطل|رفض|يرفض|ترفض|رفضت|"
+                   r"استنكر|دحض|فند|ليس سوى|مجرد|اكاذيب|افتراء|مغالط|تضليل")
+ANSWER_FIRST = re.compile(r"(?:و)?(?:ردا|رداً|وردا|تعليقا|تعقيبا)\s+على|في رد\S*\s+على|في معرض رد\S*|ردا منه على|"
+                          r"ردا منها على")
+
+
+def check_72(rec, t, where, prev):
+    hits = []
+    label, also = rec["label"], rec["also"]
+    ref = CLAIM_REF.search(t)
+    if not ref:
+        return hits
+    if label in ("accusation", "demand", "agreement") and "denial" in also:
+        starts = [m.start() for m in (SPEECH.search(t), REPLY.search(t)) if m]
+        colon = t.find(":")
+        if 0 < colon < 60 and colon < ref.start():
+            starts.append(colon)
+        first = min(starts) if starts else None
+        lead = ANSWER_FIRST.search(t)
+        if first is not None and first < ref.start() and not (lead and lead.start() < first):
+            hits.append(("72", "label", label, ("the reply names the claim it answers inside its own clause: the reply "
+                                                "(denial) is the label, the answered claim in also")))
+    elif label in ("denial", "agreement") and also:
+        lead = ANSWER_FIRST.search(t)
+        reply = REPLY.search(t) or SPEECH.search(t)
+        if lead and reply and lead.start() < reply.start() and lead.start() <= ref.start():
+            hits.append(("72", "label", label, ("the answered claim is narrated before the reply's clause begins («"
+                                                f"{lead.group(0)}»): it comes first, the reply in also")))
+    return hits
+
+
+# 73: attacks reported by a party
+ATTACK = re.compile(r"قصف|استهدف|هاجم|هجوم|هجمات|شن\S*\s+(?:\S+\s+){0,2}?(?:غار|هجوم|هجمات|قصف)|غارات|غارة|دمر|تدمير|"
+                    r"قتل|اطلق\S*\s+(?:النار|قذائف|صواريخ|صاروخ|الرصاص)|اعتد|اقتحم|اقتحام|فجر|تفجير|احرق|احراق|"
+                    r"قنص|مجزر|مذبح|براميل|البراميل|قذائف|القذائف")
+# an attack with its agent: a past active verb of the agent, or an attack noun tied to the agent
+ATTACK_ACT = re.compile(W + r"[وف]?(?:قصفت|قصفوا|استهدفت|استهدفوا|هاجمت|هاجموا|شنت|شنوا|دمرت|دمروا|قتلت|قتلوا|"
+                        r"اطلقت|اطلقوا|اعتدت|اعتدوا|اقتحمت|اقتحموا|فجرت|فجروا|احرقت|احرقوا|قصف|استهدف|هاجم|شن|دمر|"
+                        r"اعتدى|اقتحم|فجر|احرق|ارتكبت|ارتكبوا|ارتكب)" + E + r"|"
+                        r"(?:قصف|غارات|غارة|هجوم|هجمات|قذائف|براميل|صواريخ|اعتداء\S*|اقتحام|قنص|مجزر[ةه]|مجازر)\s+"
+                        r"(?:\S+\s+){0,3}?(?:نفذها|شنها|شنته|نفذه|نفذته|ارتكبها|ارتكبته|من قبل|ل?قوات|ل?طيران|ل?ميليشي|"
+                        r"ل?مليشي|ل?النظام|ل?الحوثي|ل?داعش|ل?الجيش|ل?الاحتلال|ل?التحالف|ل?المسلحين|ل?مسلحين)")
+PLACES = re.compile(W + r"[وبلف]?(?:ال)?(?:مدنيين|مدنيا|مدني|المدنية|منازل|منزل|قرى|قري[ةه]|بلد[ةه]|البلدتين|بلدات|احياء|"
+                    r"حي|مسجد|مساجد|مدرس[ةه]|مدارس|مستشفى|مستشفيات|مركز\S*\s+(?:للشرطة|الشرطة|امني)|اهالي|سكان|"
+                    r"نساء|اطفال|مصلين|مخيم|سكني[ةه]|ابرياء|مدين[ةه]|مدن|الاسواق|سوق|مواطنين|مواطنا|عائلات|"
+                    r"النازحين|لاجئين|المعتصمين|المتظاهرين|متظاهرين)" + E)
+CRIME = re.compile(r"جريم[ةه]|جرائم|مجزر|مجازر|مذبح|خرق\S*\s+(?:\S+\s+)?(?:الهدن|وقف اطلاق|التهدئ)|انتهاك|"
+                   r"عدوان|العدوان|وحشي|همجي|اجرامي")
+SOURCE = re.compile(SPEECH.pattern + r"|المصادر|مصادر|مصدر|ناشط|المرصد|شهود|شاهد|وفقا|حسب|بحسب|نقلا عن|"
+                    r"المتحدث|الناطق|متحدث|ناطق|بيان|اتهم|افاد|يقول|تقول")
+OPERATIONS = re.compile(r"مواقع|اوكار|تجمعات|معاقل|معسكر|تحصينات|اليات|آليات|تصدت|تصدى|صد هجوم|صد\s|احبط|معارك|معركة|"
+                        r"اشتباك|مواجهات|تمكنت|تمكن|سيطر|دحر|مخازن|منصات|مقاتلي|عناصر|مسلحي|قوات|تعزيزات")
+
+
+def check_73(rec, t, where, prev):
+    hits = []
+    kinds = kinds_of(rec)
+    act = ATTACK_ACT.search(t)
+    if act and "accusation" not in kinds and SOURCE.search(t):
+        near = t[max(0, act.start() - 80):act.end() + 120]
+        if PLACES.search(near) or CRIME.search(near):
+            field, cur = field_for(rec, "accusation")
+            hits.append(("73", field, cur, ("an attack that a party or its source says another party made on people or "
+                                            "places, or calls a crime, is accusation, target the attacker")))
+    if rec["label"] == "accusation" and ATTACK.search(t) and not PLACES.search(t) and not CRIME.search(t) \
+            and OPERATIONS.search(t) and not OTHER_BLAME.search(ATTACK.sub(" ", t)) and not ACCUSE_VERB.search(t):
+        hits.append(("73", "label", "accusation", ("the attack may be a report of operations or of fighting between "
+                                                   "armed forces: none")))
+    return hits
+
+
+# 74: questions, forecasts and future claims
+QUESTION = re.compile(r"[؟?][!»\"”)\s.]*$")  # the sentence is a question
+FUTURE_CLAIM = re.compile(W + r"[وف]?(?:(?:س|سوف\s+)(?:ي|ت|ن)(?:طالب|دعو|رفض|وافق|وقع|تهم|نفي|حث|ناشد|قبل|ؤيد|رحب|عتمد|قر|"
+                          r"صادق|طلب|تفق|برم|لتزم|عتذر)\S*|(?:سيتم|سوف يتم|سيجري|ستتم)\s+(?:توقيع|التوقيع|اعتماد|الاتفاق|"
+                          r"اقرار|المصادقة|رفض|الموافقة|مطالبة|دعوة|ابرام|التعاقد|توجيه|اتهام)|"
+                          r"(?:المتوقع|المقرر|المنتظر|يتوقع|يعتزم|تعتزم|ينوي|تنوي|يرجح)\s+(?:ان\s+)?(?:ي|ت)(?:طالب|دعو|"
+                          r"رفض|وافق|وقع|تهم|نفي|حث|قبل|رحب|عتمد|قر|صادق|طلب|تفق|برم)\S*)")
+DONE_IN_FRAME = re.compile(r"(?:الذي|التي|الذين|اللذين)\s+(?:قد\s+)?" + PAST_CLAIM + r"|(?:بعد|منذ)\s+(?:ان\s+)?" + PAST_CLAIM)
+FRAME = re.compile(r"[؟?]|(?:س|سوف\s+)(?:ي|ت)(?:شير|ؤكد|قول|علن|ضيف|وضح|طرح|بحث|ناقش)")
+
+
+def check_74(rec, t, where, prev):
+    hits = []
+    label = rec["label"]
+    if label != "none":
+        q, f = QUESTION.search(t), FUTURE_CLAIM.search(t)
+        if q:
+            hits.append(("74", "label", label, ("a question is none; only acts it narrates as done or ongoing count "
+                                                "(13, 74)")))
+        elif f:
+            hits.append(("74", "label", label, (f"«{f.group(0).strip()}» is a future or forecast claim, none; only acts "
+                                                "narrated as done count (9.5, 74)")))
+    elif not rec["also"] and FRAME.search(t) and DONE_IN_FRAME.search(t):
+        hits.append(("74", "label", label, ("a question or future remark that narrates an act as done: the act still "
+                                            "counts (74)")))
+    return hits
+
+
+NEW_CHECKS = {
+    "58": check_58, "59": check_59, "60": check_60, "61": check_61, "62": check_62, "63": check_63,
+    "64": check_64, "65": check_65, "66": check_66, "67": check_67, "68": check_68, "69": check_69,
+    "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74,
+}
+
 def load(data: Path) -> list[tuple[str, dict]]:
     out = []
     for split in SPLITS:
@@ -412,16 +1027,60 @@ def load(data: Path) -> list[tuple[str, dict]]:
     return out
 
 
+OLD_RULES = ("20", "33", "35", "37", "44", "50", "51", "52", "53", "54", "55", "56", "57")
+ALL_RULES = OLD_RULES + tuple(NEW_CHECKS)
+
+
+def parse_rules(spec: str | None) -> list[str]:
+    """`58-74`, `60,64`, `20,50-57` -> the rule numbers, in order; None -> every rule."""
+    if not spec:
+        return list(ALL_RULES)
+    wanted = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = (int(x) for x in part.split("-", 1))
+            wanted |= {str(i) for i in range(a, b + 1)}
+        elif part:
+            wanted.add(str(int(part)))
+    unknown = wanted - set(ALL_RULES)
+    if unknown and not wanted & set(ALL_RULES):
+        raise SystemExit(f"no check for rule(s) {', '.join(sorted(unknown, key=int))}")
+    return [r for r in ALL_RULES if r in wanted]
+
+
+def all_checks(rec: dict, prev: dict | None, rules: list[str]) -> list[tuple[str, str, object, str]]:
+    """The hits of the chosen rules: the earlier rules (20-57) from checks(), the round 2 rules from
+    their own functions."""
+    hits = []
+    if set(rules) & set(OLD_RULES):
+        hits += [h for h in checks(rec) if h[0] in rules]
+    t, where = normalise(rec["text"])
+    for rule in rules:
+        if rule in NEW_CHECKS:
+            hits += NEW_CHECKS[rule](rec, t, where, prev)
+    return hits
+
+
+def sentence_no(rec: dict) -> int:
+    return int(rec["id"].rsplit("-s", 1)[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("data"))
     ap.add_argument("--out", type=Path, default=Path("data/annotation/review/rule_conflicts.jsonl"))
+    ap.add_argument("--rules", help="only these rules, e.g. 58-74 or 60,64,71 (default: all)")
     ap.add_argument("--quiet", action="store_true", help="print the counts only")
     args = ap.parse_args()
+    rules = parse_rules(args.rules)
 
+    records = load(args.data)
+    by_pos = {(rec["doc"], sentence_no(rec)): rec for _, rec in records}
     rows = []
-    for split, rec in load(args.data):
-        for rule, field, current, why in checks(rec):
+    for split, rec in records:
+        prev = by_pos.get((rec["doc"], sentence_no(rec) - 1))
+        for rule, field, current, why in all_checks(rec, prev, rules):
             rows.append({"id": rec["id"], "split": split, "rule": rule, "field": field,
                          "current": current, "why": why})
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -430,11 +1089,12 @@ def main() -> None:
     if not args.quiet:
         for r in rows:
             cur = r["current"]["text"] if isinstance(r["current"], dict) else r["current"]
-            print(f"{r['rule']:>3} {r['split']:<5} {r['id']:<40} {r['field']:<14} {cur!s:<30} {r['why']}")
+            print(f"{r['rule']:>3} {r['split']:<7} {r['id']:<40} {r['field']:<14} {cur!s:<30} {r['why']}")
     counts = Counter(r["rule"] for r in rows)
     print(f"\n{len(rows)} hits in {len({r['id'] for r in rows})} records -> {args.out}")
     for rule in sorted(counts, key=int):
-        print(f"  rule {rule}: {counts[rule]}")
+        by_split = Counter(r["split"] for r in rows if r["rule"] == rule)
+        print(f"  rule {rule}: {counts[rule]}  ({', '.join(f'{s} {c}' for s, c in by_split.most_common())})")
 
 
 if __name__ == "__main__":

@@ -12,15 +12,19 @@ from train.data import load, load_splits
 from tests.conftest import REPO, SEED_GOLD, SEED_TEXT
 
 DATA = REPO / "data"
-SPLITS = {s: DATA / f"{s}.jsonl" for s in ("train", "dev", "test")}
+SPLITS = {s: DATA / f"{s}.jsonl" for s in ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")}
 
 # Update these only together with the data card (data/README.md).
 PINNED = {
-    "train": {"none": 1741, "accusation": 335, "denial": 298, "agreement": 273, "demand": 382},
-    "dev": {"none": 333, "accusation": 41, "denial": 14, "agreement": 43, "demand": 60},
-    "test": {"none": 486, "accusation": 66, "denial": 21, "agreement": 47, "demand": 94},
+    "train": {"none": 5208, "accusation": 1003, "denial": 704, "agreement": 926, "demand": 1287},
+    "dev": {"none": 598, "accusation": 61, "denial": 23, "agreement": 53, "demand": 171},
+    "test": {"none": 1184, "accusation": 123, "denial": 71, "agreement": 109, "demand": 242},
+    "test_v1": {"none": 483, "accusation": 65, "denial": 20, "agreement": 47, "demand": 99},
+    "dev_v1": {"none": 330, "accusation": 41, "denial": 16, "agreement": 43, "demand": 61},
+    "dev_cue": {"none": 321, "accusation": 58, "denial": 37, "agreement": 43, "demand": 84},
 }
-TEST_OUTLETS = {"alwatan", "was"}
+TEST_OUTLETS = {"alwatan", "alyaum", "was"}
+DEV_OUTLETS = {"almadina"}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +37,30 @@ def test_counts_per_split_and_label_are_pinned(splits):
 
 
 def test_issue_minimums(splits):
-    assert sum(len(ds) for ds in splits.values()) >= 3000
-    assert all(splits["train"].labels[c] >= 250 for c in CLAIMS)
-    assert len(splits["dev"]) >= 400 and len(splits["test"]) >= 600
+    assert sum(len(ds) for ds in splits.values()) >= 12000
+    assert all(splits["train"].labels[c] >= 700 for c in CLAIMS)
+    assert len(splits["dev"]) >= 800 and len(splits["test"]) >= 1200
+    assert all(splits["test"].labels[c] >= 60 for c in CLAIMS)
 
 
-def test_test_outlets_are_unseen_in_train(splits):
-    train_outlets = {r.data["source"] for r in splits["train"].records}
-    test_outlets = {r.data["source"] for r in splits["test"].records}
-    assert test_outlets == TEST_OUTLETS and not train_outlets & test_outlets
+def outlets(ds) -> set[str]:
+    return {r.data["source"] for r in ds.records}
+
+
+def test_test_and_dev_outlets_are_unseen_in_train_and_in_each_other(splits):
+    train = outlets(splits["train"])
+    assert outlets(splits["test"]) == TEST_OUTLETS and not train & TEST_OUTLETS
+    assert outlets(splits["dev"]) == DEV_OUTLETS and not (train | TEST_OUTLETS) & DEV_OUTLETS
+    assert not outlets(splits["test_v1"]) & train  # the first round's test keeps its promise too
+
+
+def test_test_holds_news_and_opinion_columns():
+    import json
+
+    cands = {c["id"]: c for c in map(json.loads, open(DATA / "annotation" / "candidates.jsonl", encoding="utf-8"))}
+    genres = Counter(cands[r.data["id"]]["selection"] for r in load([SPLITS["test"]]).records)
+    assert set(genres) == {"whole:news", "whole:opinion"}
+    assert genres["whole:opinion"] / sum(genres.values()) >= 0.15
 
 
 def test_every_record_keeps_its_provenance(splits):
@@ -61,7 +80,7 @@ def test_seed_gold_matches_the_splitter():
 
 
 def test_dev_and_test_are_whole_articles_in_order(splits):
-    for name in ("dev", "test"):
+    for name in ("dev", "test", "test_v1", "dev_v1"):
         by_doc = Counter(r.data["doc"] for r in splits[name].records)
         for doc, n in by_doc.items():
             idx = sorted(int(r.data["id"].rsplit("-s", 1)[1]) for r in splits[name].records if r.data["doc"] == doc)
