@@ -63,7 +63,13 @@ class DataConfig:
     train: str = "data/train.jsonl"
     dev: str = "data/dev.jsonl"
     test: str = "data/test.jsonl"
+    # The first round's test and dev, frozen, so results stay comparable with earlier runs; and the
+    # cue-selected sentences of dev's outlet, a denser check of the rare classes (data/README.md).
+    test_v1: str = "data/test_v1.jsonl"
+    dev_v1: str = "data/dev_v1.jsonl"
+    dev_cue: str = "data/dev_cue.jsonl"
     # Splits evaluated after training; the first one also gets predictions.jsonl and report.md.
+    # experiment=default_model adds test_v1.
     eval_splits: list[str] = field(default_factory=lambda: ["dev", "test"])
     # Train on this share of train (documents kept whole), for learning curves.
     train_fraction: float = 1.0

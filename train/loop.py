@@ -132,7 +132,8 @@ def prepare_encoder(cfg: DictConfig) -> str:
         if not (path / "config.json").exists():
             from train.encoder import build_encoder
 
-            texts = [resolve(cfg.data[s]) for s in ("train", "dev", "test")] + [resolve("data/unlabeled/news_sentences.txt.gz")]
+            texts = [resolve(cfg.data[s]) for s in ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")]
+            texts.append(resolve("data/unlabeled/news_sentences.txt.gz"))
             log.info("building the %s encoder in %s (first use)%s", m.encoder, path,
                      ", vocabulary pruned to the pieces of data/" if m.prune_vocab else "")
             build_encoder(m.encoder, path, prune_text=[t for t in texts if t.exists()] if m.prune_vocab else None)
