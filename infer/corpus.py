@@ -323,8 +323,10 @@ def run_blocks(ray, todo, out, fmt, actors, cpus_per_actor, batch_size, model, b
     ds = ds.map_batches(read_block, batch_size=1, num_cpus=0, compute=ray.data.TaskPoolStrategy(size=actors))
     classify = ClassifyBlock.bind(model=model, backend=backend, batch_size=batch_size, out=str(out), fmt=fmt,
                                   min_confidence=min_confidence, threads=max(1, int(cpus_per_actor)))
+    # SPREAD: the model actors go to different nodes where they can, so a cluster's nodes share the work
+    # (and losing one node loses as few actors as possible).
     ds = ds.map_batches(classify, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
-                        num_cpus=cpus_per_actor)
+                        num_cpus=cpus_per_actor, scheduling_strategy="SPREAD")
     bar = tqdm(total=len(todo), unit="block", desc="classify-corpus", disable=None, file=sys.stderr)
     t0 = time.time()
     for row in ds.iter_rows():

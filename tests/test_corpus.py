@@ -148,6 +148,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def active_nodes(address: str, env: dict) -> int:
+    r = subprocess.run([str(RAY), "status", "--address", address], capture_output=True, text=True, env=env, timeout=60)
+    active = r.stdout.split("Active:", 1)[-1].split("Pending:", 1)[0] if "Active:" in r.stdout else ""
+    return sum(1 for line in active.splitlines() if "node_" in line)
+
+
 def session_pids(sid: int) -> list[int]:
     """The processes of session ``sid``: a node started in its own session, with every worker process of its
     raylet (each Ray worker has a process group of its own, but stays in the session)."""
@@ -191,6 +197,8 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path):
         worker = subprocess.Popen([str(RAY), "start", "--address", address, "--num-cpus", "2", "--block",
                                    "--disable-usage-stats"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # The job starts once the second node has joined, or Ray would place both actors on the head.
+        wait_for(lambda: active_nodes(address, env) == 2, worker, "the second node in the cluster", timeout=120)
         job = subprocess.Popen([*CLI, "classify-corpus", str(path), "--out", str(out), "--ray", address, "--actors", "2",
                                 "--block-size", "1", "--format", "jsonl"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, env=env)
