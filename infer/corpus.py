@@ -102,7 +102,7 @@ def read_records(spec: dict) -> list[tuple[int, object]]:
     return [(start + i + 1, line) for i, line in enumerate(lines[start:end])]
 
 
-def parse_article(raw, where: str, stem: str, n: int) -> tuple[str, str, dict]:
+def parse_article(raw, stem: str, n: int) -> tuple[str, str, dict]:
     """(doc id, text, other fields) of one record, or ValueError with the reason it is rejected."""
     if isinstance(raw, bytes):
         if not raw.strip():
@@ -139,9 +139,8 @@ def read_block(batch: dict) -> dict:
         stem = Path(spec["path"]).stem
         articles, rejects = [], []
         for n, raw in read_records(spec):
-            where = f"{spec['path']}:{n}"
             try:
-                doc, text, extra = parse_article(raw, where, stem, n)
+                doc, text, extra = parse_article(raw, stem, n)
             except ValueError as e:
                 if raw == b"" and n == spec["end"]:
                     continue  # the empty string after a final newline is no record
@@ -259,7 +258,7 @@ class ClassifyBlock:
 
 # ---- the job ------------------------------------------------------------------------------------
 
-def start_ray(address: str | None, num_cpus: int | None):
+def start_ray(address: str | None):
     import logging
 
     import ray
@@ -269,7 +268,7 @@ def start_ray(address: str | None, num_cpus: int | None):
     if address:
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     return ray
 
 
@@ -287,7 +286,7 @@ def run_corpus(inputs: list[str], out: Path, fmt: str = "parquet", ray_address: 
     started = time.time()
     done = {"articles": 0, "sentences": 0, "rejects": 0, "actor_peak_rss_mb": 0.0}
     if todo:
-        ray = start_ray(ray_address, None)
+        ray = start_ray(ray_address)
         try:
             run_blocks(ray, todo, out, fmt, actors, cpus_per_actor, batch_size, model, backend, min_confidence,
                        progress, done)
