@@ -32,9 +32,11 @@ SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 # In this order: a later file wins over an earlier one for the same sentence (the reviews re-read
 # records under rules settled after their adjudication).
 THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jsonl",
+              "annotation/adjudicated_topup2.jsonl",
               "annotation/review/applied_round1.jsonl", "annotation/review/applied_round2_old_rules_a.jsonl",
               "annotation/review/applied_round2_old_rules_b.jsonl", "annotation/review/applied_round2_new_rules.jsonl",
-              "annotation/review/applied_audit.jsonl"]
+              "annotation/review/applied_audit.jsonl", "annotation/review/applied_second_read.jsonl",
+              "annotation/review/applied_rule77.jsonl", "annotation/review/applied_audit2.jsonl"]
 
 
 def final_split(cand: dict) -> str:
@@ -134,8 +136,7 @@ def build(first, second, cands) -> None:
     for split in SPLITS:
         rows = sorted((r for i, r in final.items() if final_split(cands[i]) == split), key=sort_key)
         with open(ROOT / f"{split}.jsonl", "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         print(split, len(rows), dict(Counter(r["label"] for r in rows)))
     stats = agreement(first, second)
     stats["adjudicated_disagreements"] = sum(1 for i in second if i in first and differs(first[i], second[i]))

@@ -79,6 +79,9 @@ Round 2 rules, one check function each (check_58 ... check_74):
   74  a sentence that is a question, or whose claim is future or forecast (سيطالب، سيتم توقيع، من
       المتوقع أن يوقع), labelled with a claim; a question or future remark labelled none that
       narrates a claim act as done (الذين دعموا)
+  77  carrying out an order or an authority's decision (تنفيذاً لـ، إنفاذاً لـ، ينفذ أمر) not labelled
+      demand, or with agreement in also; an order named by its adjective (للتوجيه السامي) that is not
+      the actor span of a demand
 """
 
 from __future__ import annotations
@@ -1013,11 +1016,32 @@ def check_74(rec, t, where, prev):
     return hits
 
 
+# 77: carrying out an order is the issuer's demand; an order named by its adjective is the actor span.
+CARRY_OUT = re.compile(r"(?:تنفيذا|تنفيذاً|إنفاذا|إنفاذاً|انفاذا|امتثالا|امتثالاً)\s*(?:ل|لل)|ينفذ أمر|نفذ أمر|نفّذ أمر")
+ORDER_ADJ = re.compile(r"لل(?:توجيه|توجيهات|أمر|أوامر|امر|اوامر)\s+(?:السامي|السامية|الملكي|الملكية)")
+
+
+def check_77(rec, t, where, prev):
+    hits = []
+    text, label = rec["text"], rec["label"]
+    carry, adj = CARRY_OUT.search(text), ORDER_ADJ.search(text)
+    if carry and label != "demand":
+        hits.append(("77", "label", label, (f"«{carry.group(0).strip()}»: carrying out an order or an authority's "
+                                            "decision is the issuer's demand, first in the sentence (77, 61)")))
+    elif carry and "agreement" in rec["also"]:
+        hits.append(("77", "also", rec["also"], "carrying out an order adds no agreement (77)"))
+    if adj and label == "demand" and not overlaps(rec["actor"], adj.start(), adj.end()):
+        hits.append(("77", "actor", rec["actor"], (f"«{adj.group(0)}» names the issuer only by the order's adjective: "
+                                                  "it is the actor span (77, 65)")))
+    return hits
+
+
 NEW_CHECKS = {
     "58": check_58, "59": check_59, "60": check_60, "61": check_61, "62": check_62, "63": check_63,
     "64": check_64, "65": check_65, "66": check_66, "67": check_67, "68": check_68, "69": check_69,
-    "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74,
+    "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74, "77": check_77,
 }
+
 
 def load(data: Path) -> list[tuple[str, dict]]:
     out = []

@@ -1,0 +1,181 @@
+"""A blind audit of the dataset: draw the sample, list where the auditor differs, count the errors.
+
+    python scripts/audit.py sample data/annotation/audit2 --exclude data/annotation/audit/sample_ids.json
+    python scripts/audit.py differences data/annotation/audit2   # after DIR/audit_blind.jsonl is written
+    python scripts/audit.py figures data/annotation/audit2       # after DIR/adjudicated.jsonl is written
+    python scripts/audit.py apply data/annotation/audit2 --to data/annotation/review/applied_audit2.jsonl
+
+`sample` draws 150 records stratified by label (62 none and 22 of each claim, as the first audit)
+and, within each label, by split (test, dev and train in the proportion 2:1:2). It writes the
+auditor's sheet (`sample.md`: the sentences only, no annotation), the ids, and the records as the
+dataset holds them at that moment (`dataset_at_sample.jsonl`), so that the figures stay those of
+the dataset that was audited after its errors are corrected.
+
+The auditor annotates every sentence blind, in its article, into `audit_blind.jsonl` (the
+annotators' format). `differences` writes `differences.md`: every record where the audit and the
+dataset differ in label, actor span or target span. An adjudicator decides each field in dispute
+into `adjudicated.jsonl`: `{"id", "label", "actor", "target", "rule", "note"}` with "D" (the dataset
+was right), "E" (the auditor was right), "N" (neither) or null (not in dispute). A dataset error is a
+field whose verdict is E or N; the adjudicator then gives the right annotation in `correct`.
+`figures` prints kappa, span agreement and the error table and writes `figures.json`; `apply`
+writes the corrections as third-pass records for scripts/build_dataset.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+from annotations import LABELS, cohen_kappa, load_candidates, read_annotations, span_f1
+
+DATA = Path("data")
+SPLIT_WEIGHTS = {"test": 2, "dev": 1, "train": 2}
+QUOTA = {"none": 62, "accusation": 22, "denial": 22, "agreement": 22, "demand": 22}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def quotas(total: int) -> dict[str, int]:
+    """``total`` shared among the splits by SPLIT_WEIGHTS, largest remainders first."""
+    weight = sum(SPLIT_WEIGHTS.values())
+    exact = {s: total * w / weight for s, w in SPLIT_WEIGHTS.items()}
+    out = {s: int(v) for s, v in exact.items()}
+    for s in sorted(exact, key=lambda s: exact[s] - out[s], reverse=True)[: total - sum(out.values())]:
+        out[s] += 1
+    return out
+
+
+def sample(out: Path, exclude: list[Path], seed: int) -> None:
+    skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
+    rng = random.Random(seed)
+    picked = []
+    for label, total in QUOTA.items():
+        for split, n in quotas(total).items():
+            pool = [r for r in read_jsonl(DATA / f"{split}.jsonl") if r["label"] == label and r["id"] not in skip]
+            picked += [{**r, "split": split} for r in rng.sample(pool, n)]
+    rng.shuffle(picked)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sample_ids.json").write_text(json.dumps([r["id"] for r in picked], indent=0), encoding="utf-8")
+    (out / "dataset_at_sample.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
+    lines = [f"# Audit: {len(picked)} records, annotate blind", "",
+             ("Each line: [ID] (split) sentence. Find the sentence's article context by grepping its id in "
+              "data/annotation/batches/*.md or its doc in data/annotation/candidates.jsonl (text only)."), ""]
+    lines += [f"[{r['id']}] ({r['split']}) {r['text']}" for r in picked]
+    (out / "sample.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(picked)} records:", dict(Counter(r["split"] for r in picked)), dict(Counter(r["label"] for r in picked)))
+
+
+def span(s: dict | None) -> tuple | None:
+    return (s["start"], s["end"]) if s else None
+
+
+def shown(r: dict) -> str:
+    def sp(s):
+        return "null" if s is None else f"«{s['text']}»@{s['start']}"
+    return f"{r['label']} also={r['also']} actor={sp(r['actor'])} resolved={r['actor_resolved']} target={sp(r['target'])}"
+
+
+def load_pair(d: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(the dataset as audited, the blind audit) by id."""
+    cands = load_candidates()
+    blind, errors = read_annotations(d / "audit_blind.jsonl", cands)
+    if errors:
+        raise SystemExit("\n".join(errors))
+    dataset = {r["id"]: r for r in read_jsonl(d / "dataset_at_sample.jsonl")}
+    audit = {r["id"]: r for r in blind}
+    missing = sorted(set(dataset) - set(audit))
+    if missing:
+        raise SystemExit(f"{len(missing)} sampled records are not in {d / 'audit_blind.jsonl'}, e.g. {missing[0]}")
+    return dataset, audit
+
+
+def differing(a: dict, b: dict) -> list[str]:
+    return [k for k, same in (("label", a["label"] == b["label"]), ("actor", span(a["actor"]) == span(b["actor"])),
+                              ("target", span(a["target"]) == span(b["target"]))) if not same]
+
+
+def differences(d: Path) -> None:
+    dataset, audit = load_pair(d)
+    lines = ["# Audit: where the blind re-annotation (E) differs from the dataset (D)", "",
+             ("For each sentence decide which is right under the rules: D (the dataset), E (the auditor), or N "
+              "(neither). Judge each field in dispute separately."), ""]
+    n = 0
+    for i, r in dataset.items():
+        fields = differing(r, audit[i])
+        if fields:
+            n += 1
+            lines += [f"## [{i}] ({r['split']}) differs in: {', '.join(fields)}", r["text"], "",
+                      f"- D: {shown(r)}", f"- E: {shown(audit[i])}", ""]
+    (d / "differences.md").write_text("\n".join(lines), encoding="utf-8")
+    print(f"{n} of {len(dataset)} records differ: {d / 'differences.md'}")
+
+
+def figures(d: Path) -> None:
+    dataset, audit = load_pair(d)
+    ids = list(dataset)
+    verdicts = {v["id"]: v for v in read_jsonl(d / "adjudicated.jsonl")}
+    unsettled = [i for i in ids if differing(dataset[i], audit[i]) and i not in verdicts]
+    if unsettled:
+        raise SystemExit(f"{len(unsettled)} differences have no verdict, e.g. {unsettled[0]}")
+    rows: dict[str, Counter] = {lab: Counter() for lab in LABELS}
+    for i in ids:
+        lab, v = dataset[i]["label"], verdicts.get(i, {})
+        wrong = {k for k in ("label", "actor", "target") if v.get(k) in ("E", "N")}
+        rows[lab]["records"] += 1
+        rows[lab].update(wrong)
+        rows[lab]["any"] += bool(wrong)
+    total = sum(rows.values(), Counter())
+    result = {
+        "records": len(ids), "split": dict(Counter(dataset[i]["split"] for i in ids)),
+        "kappa_label": round(cohen_kappa([dataset[i]["label"] for i in ids], [audit[i]["label"] for i in ids]), 3),
+        "actor_exact_f1": round(span_f1([dataset[i]["actor"] for i in ids], [audit[i]["actor"] for i in ids]), 3),
+        "target_exact_f1": round(span_f1([dataset[i]["target"] for i in ids], [audit[i]["target"] for i in ids]), 3),
+        "errors": {lab: dict(c) for lab, c in [*rows.items(), ("all", total)]},
+        "error_rate": {k: round(total[k] / len(ids), 4) for k in ("label", "actor", "target", "any")},
+    }
+    (d / "figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"kappa {result['kappa_label']}, actor span F1 {result['actor_exact_f1']}, "
+          f"target span F1 {result['target_exact_f1']} ({len(ids)} records: {result['split']})")
+    print("| dataset label | records | wrong label | wrong actor span | wrong target span | any error |")
+    print("|---|---|---|---|---|---|")
+    for lab, c in [*rows.items(), ("all", total)]:
+        cells = [f"{c[k]} ({100 * c[k] / c['records']:.1f}%)" if lab == "all" else str(c[k])
+                 for k in ("label", "actor", "target", "any")]
+        print(f"| {lab} | {c['records']} | " + " | ".join(cells) + " |")
+
+
+def apply(d: Path, to: Path) -> None:
+    rows = []
+    for v in read_jsonl(d / "adjudicated.jsonl"):
+        if any(v.get(k) in ("E", "N") for k in ("label", "actor", "target")):
+            if not v.get("correct"):
+                raise SystemExit(f"{v['id']}: the dataset is wrong but the verdict gives no correct annotation")
+            rows.append({"id": v["id"], **v["correct"], "rule": v.get("rule"), "note": v.get("note")})
+    to.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    _, errors = read_annotations(to, load_candidates())
+    if errors:
+        raise SystemExit("\n".join(errors))
+    print(f"{len(rows)} corrected records -> {to}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("action", choices=["sample", "differences", "figures", "apply"])
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--exclude", type=Path, nargs="*", default=[], help="sample: ids files of earlier audits")
+    ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
+    args = ap.parse_args()
+    {"sample": lambda: sample(args.dir, args.exclude, args.seed), "differences": lambda: differences(args.dir),
+     "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to)}[args.action]()
+
+
+if __name__ == "__main__":
+    main()
