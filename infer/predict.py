@@ -57,6 +57,9 @@ def check_model(path: Path, backend: str = "auto") -> None:
     # header check, which imports torch (6 s on a cold start), is the torch backend's alone.
     if chosen in transformer.ARTIFACTS:
         transformer.read_config(path)
+        if (path / "model.safetensors").is_file():  # a training run: a missing graph is one export away
+            transformer.check_onnx_files(path, chosen)
+            return
         for f in (transformer.ARTIFACTS[chosen], "tokenizer.json"):
             if not (path / f).is_file():
                 raise ModelLoadError(f"{path / f}: missing; an exported model directory needs it")

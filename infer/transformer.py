@@ -197,6 +197,17 @@ def read_config(path: Path) -> SimpleNamespace:
     return SimpleNamespace(**cfg)
 
 
+def check_onnx_files(path: Path, backend: str) -> None:
+    """The graph of ``backend`` and the tokenizer are in ``path``; a missing graph names the export to run."""
+    onnx_path = path / ARTIFACTS[backend]
+    flag = " --int8" if backend == "onnx-int8" else ""
+    if not onnx_path.is_file():
+        raise ModelLoadError(f"{onnx_path}: missing; backend {backend!r} runs the exported graph: "
+                             f"run `tasrih export --model {path}{flag}` first")
+    if not (path / "tokenizer.json").is_file():
+        raise ModelLoadError(f"{path / 'tokenizer.json'}: missing; the tokenizer must be saved with the model")
+
+
 def load_onnx(path: Path, backend: str, digest: str | None = None) -> Tasrih:
     """A predictor on the ONNX graph of ``backend`` in ``path``.
 
@@ -205,13 +216,9 @@ def load_onnx(path: Path, backend: str, digest: str | None = None) -> Tasrih:
     A directory with the graph and no safetensors (the shipped form) runs the graph as it is.
     """
     config = read_config(path)
+    check_onnx_files(path, backend)
     onnx_path = path / ARTIFACTS[backend]
     flag = " --int8" if backend == "onnx-int8" else ""
-    if not onnx_path.is_file():
-        raise ModelLoadError(f"{onnx_path}: missing; backend {backend!r} runs the exported graph: "
-                             f"run `tasrih export --model {path}{flag}` first")
-    if not (path / "tokenizer.json").is_file():
-        raise ModelLoadError(f"{path / 'tokenizer.json'}: missing; the tokenizer must be saved with the model")
     try:
         tokenizer = Tokenizer(path)
     except ModelLoadError:
