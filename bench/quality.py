@@ -61,12 +61,17 @@ def run(name: str, overrides: list[str], fraction: float = 1.0, reuse: bool = Fa
     return {"dir": str(out), "wall_seconds": round(wall, 1), "metrics": metrics}
 
 
+def load_splits(names) -> dict:
+    """name -> (path, dataset) for data/<name>.jsonl, as evaluate_splits takes them."""
+    return {s: (Path(f"data/{s}.jsonl"), load([Path(f"data/{s}.jsonl")])) for s in names}
+
+
 def reevaluate(out: Path) -> dict:
     """A reused run scored again on the splits as they are now, if they changed since it was scored (a
     later review may have corrected their labels); its training figures are kept. Rewrites its
     metrics.json and report."""
     old = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    splits = {s: (Path(f"data/{s}.jsonl"), load([Path(f"data/{s}.jsonl")])) for s in old["splits"]}
+    splits = load_splits(old["splits"])
     if all(old["splits"][s].get("sha256") == records_digest(ds) for s, (_, ds) in splits.items()):
         return old  # scored on the splits as they are
     extra = {k: v for k, v in old.items() if k not in ("model", "splits")}
@@ -108,7 +113,7 @@ def load_model(run_dir: str) -> Predictor:
 def evaluate_ensemble(name: str, members: list[str], results: dict) -> dict:
     out = RUNS / name
     model = Ensemble([load_model(results[m]["dir"]) for m in members], name)
-    splits = {s: (Path(f"data/{s}.jsonl"), load([Path(f"data/{s}.jsonl")])) for s in ("dev", "test")}
+    splits = load_splits(("dev", "test"))
     seconds = sum(results[m]["metrics"]["train"]["seconds"] for m in members)
     evaluate_splits(model, splits, out, title=f"tasrih {name}",
                     extra={"train": {"steps": 0, "seconds": seconds, "examples": None, "members": members}})

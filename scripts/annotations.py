@@ -26,6 +26,11 @@ LABELS = ("none", "accusation", "denial", "agreement", "demand")
 CANDIDATES = Path("data/annotation/candidates.jsonl")
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def load_candidates(path: Path = CANDIDATES) -> dict[str, dict]:
     with open(path, encoding="utf-8") as f:
         return {c["id"]: c for c in map(json.loads, f)}

@@ -29,16 +29,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from annotations import LABELS, cohen_kappa, load_candidates, read_annotations, span_f1
+from annotations import LABELS, cohen_kappa, load_candidates, read_annotations, read_jsonl, span_f1
 
 DATA = Path("data")
 SPLIT_WEIGHTS = {"test": 2, "dev": 1, "train": 2}
 QUOTA = {"none": 62, "accusation": 22, "denial": 22, "agreement": 22, "demand": 22}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def quotas(total: int) -> dict[str, int]:
@@ -129,7 +124,7 @@ def figures(d: Path) -> None:
         lab, v = dataset[i]["label"], verdicts.get(i, {})
         wrong = {k for k in ("label", "actor", "target") if v.get(k) in ("E", "N")}
         rows[lab]["records"] += 1
-        rows[lab].update(wrong)
+        rows[lab].update(sorted(wrong))  # sorted: figures.json the same from run to run
         rows[lab]["any"] += bool(wrong)
     total = sum(rows.values(), Counter())
     result = {

@@ -26,17 +26,12 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from annotations import load_candidates, read_annotations, to_record
+from annotations import load_candidates, read_annotations, read_jsonl, to_record
 
 DATA = Path("data")
 OUT = DATA / "annotation" / "second_read"
 APPLIED = DATA / "annotation" / "review" / "applied_second_read.jsonl"
 FIELDS = ("label", "also", "actor", "actor_occ", "actor_resolved", "actor_code", "target", "target_occ")
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def ids_in(pattern: str) -> set[str]:
