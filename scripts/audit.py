@@ -19,6 +19,16 @@ was right), "E" (the auditor was right), "N" (neither) or null (not in dispute).
 field whose verdict is E or N; the adjudicator then gives the right annotation in `correct`.
 `figures` prints kappa, span agreement and the error table and writes `figures.json`; `apply`
 writes the corrections as third-pass records for scripts/build_dataset.py.
+
+A re-check of the batches whose double annotation fell below the agreement bar (issue 10: kappa and
+actor F1 >= 0.85 per batch) uses the same steps with another sample:
+
+    python scripts/audit.py sample data/annotation/recheck --below 0.85 --per-batch 40
+
+draws, in every second-round batch below the bar in `data/annotation/agreement.json`, --per-batch
+sentences that only one annotator has read, at random. They are annotated blind as above; `figures`
+then also gives, per batch, kappa and actor F1 of the new annotation against the batch's first
+annotation (`raw/batch_NN.jsonl`): a second independent annotation, as the doubles are.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from pathlib import Path
 from annotations import LABELS, cohen_kappa, load_candidates, read_annotations, read_jsonl, span_f1
 
 DATA = Path("data")
+SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 SPLIT_WEIGHTS = {"test": 2, "dev": 1, "train": 2}
 QUOTA = {"none": 62, "accusation": 22, "denial": 22, "agreement": 22, "demand": 22}
 
@@ -46,14 +57,45 @@ def quotas(total: int) -> dict[str, int]:
     return out
 
 
-def sample(out: Path, exclude: list[Path], seed: int) -> None:
-    skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
-    rng = random.Random(seed)
+def stratified(skip: set[str], rng: random.Random) -> list[dict]:
+    """QUOTA records per label, shared among the splits by SPLIT_WEIGHTS."""
     picked = []
     for label, total in QUOTA.items():
         for split, n in quotas(total).items():
             pool = [r for r in read_jsonl(DATA / f"{split}.jsonl") if r["label"] == label and r["id"] not in skip]
             picked += [{**r, "split": split} for r in rng.sample(pool, n)]
+    return picked
+
+
+def batches_below(bar: float) -> list[int]:
+    """Second-round batches whose doubles gave kappa or actor F1 under ``bar`` (agreement.json)."""
+    stats = json.loads((DATA / "annotation" / "agreement.json").read_text(encoding="utf-8"))
+    return [int(name.split("_")[1]) for name, a in stats["round2"]["per_batch"].items()
+            if a["cohen_kappa_label"] < bar or a["actor_exact_f1"] < bar]
+
+
+def single_read(batches: list[int], per_batch: int, skip: set[str], rng: random.Random) -> list[dict]:
+    """``per_batch`` sentences of each batch that no second annotator has read, at random."""
+    doubled = {r["id"] for f in (DATA / "annotation" / "raw").glob("double_*.jsonl") for r in read_jsonl(f)}
+    cands = load_candidates()
+    split_of = {r["id"]: s for s in SPLITS for r in read_jsonl(DATA / f"{s}.jsonl")}
+    current = {r["id"]: r for s in SPLITS for r in read_jsonl(DATA / f"{s}.jsonl")}
+    picked = []
+    for b in batches:
+        pool = sorted(i for i, c in cands.items() if c["batch"] == b and i not in doubled and i not in skip)
+        picked += [{**current[i], "split": split_of[i], "batch": b} for i in rng.sample(pool, min(per_batch, len(pool)))]
+    return picked
+
+
+def sample(out: Path, exclude: list[Path], seed: int, below: float | None = None, per_batch: int = 40) -> None:
+    skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
+    rng = random.Random(seed)
+    if below is None:
+        picked = stratified(skip, rng)
+    else:
+        batches = batches_below(below)
+        print(f"batches below {below}: {', '.join(map(str, batches))}")
+        picked = single_read(batches, per_batch, skip, rng)
     rng.shuffle(picked)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sample_ids.json").write_text(json.dumps([r["id"] for r in picked], indent=0), encoding="utf-8")
@@ -135,6 +177,8 @@ def figures(d: Path) -> None:
         "errors": {lab: dict(c) for lab, c in [*rows.items(), ("all", total)]},
         "error_rate": {k: round(total[k] / len(ids), 4) for k in ("label", "actor", "target", "any")},
     }
+    if any("batch" in dataset[i] for i in ids):
+        result["per_batch"] = against_first_pass(dataset, audit)
     (d / "figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"kappa {result['kappa_label']}, actor span F1 {result['actor_exact_f1']}, "
           f"target span F1 {result['target_exact_f1']} ({len(ids)} records: {result['split']})")
@@ -144,6 +188,29 @@ def figures(d: Path) -> None:
         cells = [f"{c[k]} ({100 * c[k] / c['records']:.1f}%)" if lab == "all" else str(c[k])
                  for k in ("label", "actor", "target", "any")]
         print(f"| {lab} | {c['records']} | " + " | ".join(cells) + " |")
+    if "per_batch" in result:
+        print("\n| batch | sentences | kappa vs first annotation | actor F1 vs first annotation |")
+        print("|---|---|---|---|")
+        for b, a in result["per_batch"].items():
+            print(f"| {b} | {a['n']} | {a['kappa_label']} | {a['actor_exact_f1']} |")
+
+
+def against_first_pass(dataset: dict[str, dict], audit: dict[str, dict]) -> dict:
+    """Per batch: the blind annotation against the batch's first annotation (two independent readings)."""
+    cands = load_candidates()
+    out = {}
+    for b in sorted({r["batch"] for r in dataset.values()}):
+        first, errors = read_annotations(DATA / "annotation" / "raw" / f"batch_{b:02d}.jsonl", cands)
+        if errors:
+            raise SystemExit("\n".join(errors))
+        first = {r["id"]: r for r in first}
+        ids = [i for i, r in dataset.items() if r["batch"] == b]
+        out[f"batch_{b:02d}"] = {
+            "n": len(ids),
+            "kappa_label": round(cohen_kappa([first[i]["label"] for i in ids], [audit[i]["label"] for i in ids]), 3),
+            "actor_exact_f1": round(span_f1([first[i]["actor"] for i in ids], [audit[i]["actor"] for i in ids]), 3),
+        }
+    return out
 
 
 def apply(d: Path, to: Path) -> None:
@@ -167,8 +234,11 @@ def main() -> None:
     ap.add_argument("--exclude", type=Path, nargs="*", default=[], help="sample: ids files of earlier audits")
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
+    ap.add_argument("--below", type=float,
+                    help="sample: re-check the second-round batches whose kappa or actor F1 is under this bar")
+    ap.add_argument("--per-batch", type=int, default=40, help="sample with --below: sentences per batch")
     args = ap.parse_args()
-    {"sample": lambda: sample(args.dir, args.exclude, args.seed), "differences": lambda: differences(args.dir),
+    {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch), "differences": lambda: differences(args.dir),
      "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to)}[args.action]()
 
 

@@ -82,6 +82,10 @@ Round 2 rules, one check function each (check_58 ... check_74):
   77  carrying out an order or an authority's decision (تنفيذاً لـ، إنفاذاً لـ، ينفذ أمر) not labelled
       demand, or with agreement in also; an order named by its adjective (للتوجيه السامي) that is not
       the actor span of a demand
+  75  agreement or denial in a sentence with a description of alignment (الدول الداعمة للمعارضة،
+      المدعومة من الغرب، الذين يعارضون الحرب): it may only say which side a party is on
+  79  a denial with no word of denial or refusal (نفى، رفض، كذب، مزاعم، استبعد ...): it may be a
+      confirmation, a vindication or a negation that answers nobody
 """
 
 from __future__ import annotations
@@ -1036,10 +1040,44 @@ def check_77(rec, t, where, prev):
     return hits
 
 
+# 75: support, opposition or praise that only describes a party (a participle, or a relative clause,
+# of alignment) is background, not agreement or denial.
+ALIGN_DESC = re.compile(W + r"(?:ال)?(?:داعم|مؤيد|معارض|مناهض|رافض|موال|مساند)(?:[ةه]|ين|ون|ات)?\s+(?:ل|لل)\S+|"
+                        + W + r"(?:ال)?مدعوم(?:[ةه]|ين|ون)?\s+من" + E + "|"
+                        + W + r"(?:الذين|التي|الذي|اللذين|اللتين|اللذان)\s+(?:ي|ت)(?:عارض|ؤيد|دعم|ناهض|رفض|ساند)\S*")
+
+
+def check_75(rec, t, where, prev):
+    kinds = kinds_of(rec) & {"agreement", "denial"}
+    m = ALIGN_DESC.search(t)
+    if not (kinds and m):
+        return []
+    kind = sorted(kinds)[0]
+    field = "label" if rec["label"] == kind else "also"
+    return [("75", field, rec[field], (f"«{m.group(0).strip()}» may only say which side a party is on: no {kind} "
+                                       "unless the sentence asserts or narrates that support or opposition (75)"))]
+
+
+# 79: a party's negation is denial only when it answers a claim, report, request or proposal someone
+# made; a denial with none of the usual words of denial or refusal may be a confirmation, a
+# vindication or a negation that answers nobody.
+DENIAL_WORD = re.compile(r"نف[ىيت]|ينف|تنف|نفي|نفو|رفض|يرفض|ترفض|كذب|تكذيب|دحض|فند|مزاعم|ادعاء|غير صحيح|لا صح[ةه]|"
+                         r"عار[ٍ]? عن|ليس صحيح|يعارض|تعارض|عارض|معارض|رافض|استبعد|يستبعد|تستبعد|انكر|ينكر|تنكر|امتنع|"
+                         r"لن |لا يمكن|مرفوض|احتج|يحتج|تحفظ|باطل|لا اساس")
+
+
+def check_79(rec, t, where, prev):
+    if rec["label"] != "denial" or DENIAL_WORD.search(t):
+        return []
+    return [("79", "label", "denial", ("no word of denial or refusal: a denial must answer a claim, report, request or "
+                                       "proposal that someone made; a confirmation, a vindication or a negation that "
+                                       "answers nobody is none or agreement (79, 50, 66)"))]
+
+
 NEW_CHECKS = {
     "58": check_58, "59": check_59, "60": check_60, "61": check_61, "62": check_62, "63": check_63,
     "64": check_64, "65": check_65, "66": check_66, "67": check_67, "68": check_68, "69": check_69,
-    "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74, "77": check_77,
+    "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74, "75": check_75, "77": check_77, "79": check_79,
 }
 
 
