@@ -70,6 +70,32 @@ def to_record(ann: dict, cand: dict) -> dict:
     return rec
 
 
+ANNOTATION_FIELDS = ("label", "also", "actor", "actor_occ", "actor_resolved", "actor_code", "target", "target_occ")
+
+
+def show(r: dict) -> str:
+    """A record on one line, as review sheets and proposal lists print it."""
+    def span(s):
+        return "null" if s is None else f"«{s['text']}»@{s['start']}"
+    return (f"label={r['label']} also={r['also']} actor={span(r['actor'])} "
+            f"actor_resolved={r['actor_resolved']!r} actor_code={r['actor_code']!r} target={span(r['target'])}")
+
+
+def adjudicated_row(change: dict, verdict: dict) -> dict | None:
+    """The third-pass record an adjudicator's verdict on a proposed change leaves: the proposal when
+    accepted, the adjudicator's annotation when amended, None when rejected."""
+    if verdict["verdict"] not in ("accept", "reject", "amend"):
+        raise SystemExit(f"{change['id']}: verdict must be accept, reject or amend")
+    if verdict["verdict"] == "reject":
+        return None
+    src = change if verdict["verdict"] == "accept" else verdict
+    row = {k: src.get(k) for k in ANNOTATION_FIELDS if src.get(k) is not None}
+    row.update(id=change["id"], label=src["label"], also=src.get("also") or [],
+               rule=src.get("rule") or change.get("rule"),
+               note=verdict.get("note") or change.get("note") or change.get("reason"))
+    return row
+
+
 def read_annotations(path: Path, candidates: dict[str, dict]) -> tuple[list[dict], list[str]]:
     records, errors = [], []
     with open(path, encoding="utf-8") as f:

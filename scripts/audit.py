@@ -26,7 +26,8 @@ actor F1 >= 0.85 per batch) uses the same steps with another sample:
     python scripts/audit.py sample data/annotation/recheck --below 0.85 --per-batch 40
 
 draws, in every second-round batch below the bar in `data/annotation/agreement.json`, --per-batch
-sentences that only one annotator has read, at random. They are annotated blind as above; `figures`
+sentences that only one annotator has read, at random. A batch still below the bar on its re-check is
+annotated a second time in full (`--batches 21,47 --per-batch 0`, excluding the re-check's ids). They are annotated blind as above; `figures`
 then also gives, per batch, kappa and actor F1 of the new annotation against the batch's first
 annotation (`raw/batch_NN.jsonl`): a second independent annotation, as the doubles are.
 """
@@ -75,7 +76,7 @@ def batches_below(bar: float) -> list[int]:
 
 
 def single_read(batches: list[int], per_batch: int, skip: set[str], rng: random.Random) -> list[dict]:
-    """``per_batch`` sentences of each batch that no second annotator has read, at random."""
+    """``per_batch`` sentences of each batch that no second annotator has read, at random (0: all)."""
     doubled = {r["id"] for f in (DATA / "annotation" / "raw").glob("double_*.jsonl") for r in read_jsonl(f)}
     cands = load_candidates()
     split_of = {r["id"]: s for s in SPLITS for r in read_jsonl(DATA / f"{s}.jsonl")}
@@ -83,18 +84,20 @@ def single_read(batches: list[int], per_batch: int, skip: set[str], rng: random.
     picked = []
     for b in batches:
         pool = sorted(i for i, c in cands.items() if c["batch"] == b and i not in doubled and i not in skip)
-        picked += [{**current[i], "split": split_of[i], "batch": b} for i in rng.sample(pool, min(per_batch, len(pool)))]
+        picked += [{**current[i], "split": split_of[i], "batch": b} for i in rng.sample(pool, min(per_batch or len(pool), len(pool)))]
     return picked
 
 
-def sample(out: Path, exclude: list[Path], seed: int, below: float | None = None, per_batch: int = 40) -> None:
+def sample(out: Path, exclude: list[Path], seed: int, below: float | None = None, per_batch: int = 40,
+           batches: list[int] | None = None) -> None:
     skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
     rng = random.Random(seed)
-    if below is None:
+    if below is None and not batches:
         picked = stratified(skip, rng)
     else:
-        batches = batches_below(below)
-        print(f"batches below {below}: {', '.join(map(str, batches))}")
+        if not batches:
+            batches = batches_below(below)
+            print(f"batches below {below}: {', '.join(map(str, batches))}")
         picked = single_read(batches, per_batch, skip, rng)
     rng.shuffle(picked)
     out.mkdir(parents=True, exist_ok=True)
@@ -189,15 +192,37 @@ def figures(d: Path) -> None:
                  for k in ("label", "actor", "target", "any")]
         print(f"| {lab} | {c['records']} | " + " | ".join(cells) + " |")
     if "per_batch" in result:
-        print("\n| batch | sentences | kappa vs first annotation | actor F1 vs first annotation |")
-        print("|---|---|---|---|")
+        print("\n| batch | re-checked | kappa | actor F1 | read twice in all | kappa | actor F1 |")
+        print("|---|---|---|---|---|---|---|")
         for b, a in result["per_batch"].items():
-            print(f"| {b} | {a['n']} | {a['kappa_label']} | {a['actor_exact_f1']} |")
+            t = a["all_second_readings"]
+            print(f"| {b} | {a['n']} | {a['kappa_label']} | {a['actor_exact_f1']} | {t['n']} | {t['kappa_label']} | "
+                  f"{t['actor_exact_f1']} |")
+
+
+def second_readings(cands: dict) -> dict[str, dict]:
+    """Every blind second annotation there is: the doubles and the re-checks (recheck*/audit_blind.jsonl)."""
+    out = {}
+    for f in [*sorted((DATA / "annotation" / "raw").glob("double_*.jsonl")),
+              *sorted((DATA / "annotation").glob("recheck*/audit_blind.jsonl"))]:
+        recs, errors = read_annotations(f, cands)
+        if errors:
+            raise SystemExit("\n".join(errors))
+        out.update({r["id"]: r for r in recs})
+    return out
+
+
+def agreement(first: dict, second: dict, ids: list[str]) -> dict:
+    return {"n": len(ids),
+            "kappa_label": round(cohen_kappa([first[i]["label"] for i in ids], [second[i]["label"] for i in ids]), 3),
+            "actor_exact_f1": round(span_f1([first[i]["actor"] for i in ids], [second[i]["actor"] for i in ids]), 3)}
 
 
 def against_first_pass(dataset: dict[str, dict], audit: dict[str, dict]) -> dict:
-    """Per batch: the blind annotation against the batch's first annotation (two independent readings)."""
+    """Per batch, against the batch's first annotation (two independent readings): the blind annotation
+    of this sample, and every second reading of the batch so far (its doubles and all re-checks)."""
     cands = load_candidates()
+    every = second_readings(cands)
     out = {}
     for b in sorted({r["batch"] for r in dataset.values()}):
         first, errors = read_annotations(DATA / "annotation" / "raw" / f"batch_{b:02d}.jsonl", cands)
@@ -205,11 +230,8 @@ def against_first_pass(dataset: dict[str, dict], audit: dict[str, dict]) -> dict
             raise SystemExit("\n".join(errors))
         first = {r["id"]: r for r in first}
         ids = [i for i, r in dataset.items() if r["batch"] == b]
-        out[f"batch_{b:02d}"] = {
-            "n": len(ids),
-            "kappa_label": round(cohen_kappa([first[i]["label"] for i in ids], [audit[i]["label"] for i in ids]), 3),
-            "actor_exact_f1": round(span_f1([first[i]["actor"] for i in ids], [audit[i]["actor"] for i in ids]), 3),
-        }
+        out[f"batch_{b:02d}"] = {**agreement(first, audit, ids),
+                                 "all_second_readings": agreement(first, every, sorted(set(first) & set(every)))}
     return out
 
 
@@ -236,9 +258,11 @@ def main() -> None:
     ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
     ap.add_argument("--below", type=float,
                     help="sample: re-check the second-round batches whose kappa or actor F1 is under this bar")
-    ap.add_argument("--per-batch", type=int, default=40, help="sample with --below: sentences per batch")
+    ap.add_argument("--per-batch", type=int, default=40, help="sample with --below or --batches: sentences per batch (0: all)")
+    ap.add_argument("--batches", type=lambda v: [int(b) for b in v.split(",")],
+                    help="sample: re-check these batches (e.g. 21,47), not the ones --below picks")
     args = ap.parse_args()
-    {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch), "differences": lambda: differences(args.dir),
+    {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch, args.batches), "differences": lambda: differences(args.dir),
      "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to)}[args.action]()
 
 

@@ -26,12 +26,11 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from annotations import load_candidates, read_annotations, read_jsonl, to_record
+from annotations import adjudicated_row, load_candidates, read_annotations, read_jsonl, show, to_record
 
 DATA = Path("data")
 OUT = DATA / "annotation" / "second_read"
 APPLIED = DATA / "annotation" / "review" / "applied_second_read.jsonl"
-FIELDS = ("label", "also", "actor", "actor_occ", "actor_resolved", "actor_code", "target", "target_occ")
 
 
 def ids_in(pattern: str) -> set[str]:
@@ -50,13 +49,6 @@ def to_select() -> list[dict]:
             if r["label"] != "none":
                 picked.append({**r, "split": split})
     return picked
-
-
-def show(r: dict) -> str:
-    def span(s):
-        return "null" if s is None else f"«{s['text']}»@{s['start']}"
-    return (f"label={r['label']} also={r['also']} actor={span(r['actor'])} "
-            f"actor_resolved={r['actor_resolved']!r} actor_code={r['actor_code']!r} target={span(r['target'])}")
 
 
 def context(cands_by_doc: dict[str, list[dict]], rec: dict, before: int = 1, after: int = 1) -> tuple[list, list]:
@@ -166,17 +158,11 @@ def main() -> None:
     applied, table = [], Counter()
     for i, d in sorted(changes.items()):
         v = verdicts[i]
-        if v["verdict"] not in ("accept", "reject", "amend"):
-            raise SystemExit(f"{i}: verdict must be accept, reject or amend")
         r = current[i]
+        row = adjudicated_row(d, v)
         table[(r["split"], r["label"], v["verdict"])] += 1
-        if v["verdict"] == "reject":
-            continue
-        src = d if v["verdict"] == "accept" else v
-        row = {k: src.get(k) for k in FIELDS if src.get(k) is not None}
-        row.update(id=i, label=src["label"], also=src.get("also") or [],
-                   rule=src.get("rule") or d.get("rule"), note=v.get("note") or d.get("note"))
-        applied.append(row)
+        if row:
+            applied.append(row)
     APPLIED.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in applied), encoding="utf-8")
     recs, errs = read_annotations(APPLIED, cands)
     if errs:
