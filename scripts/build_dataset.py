@@ -37,7 +37,8 @@ THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jso
               "annotation/review/applied_round2_old_rules_b.jsonl", "annotation/review/applied_round2_new_rules.jsonl",
               "annotation/review/applied_audit.jsonl", "annotation/review/applied_second_read.jsonl",
               "annotation/review/applied_rule77.jsonl", "annotation/review/applied_audit2.jsonl",
-              "annotation/review/applied_rule75_79.jsonl"]
+              "annotation/review/applied_rule75_79.jsonl", "annotation/review/applied_recheck.jsonl",
+              "annotation/review/applied_recheck2.jsonl", "annotation/review/applied_rules81_86.jsonl"]
 
 
 def final_split(cand: dict) -> str:
