@@ -200,7 +200,7 @@ def add_classify_parser(sub) -> None:
 
 
 def run_classify(args) -> int:
-    warn = lambda m: print(f"tasrih: {m}", file=sys.stderr)  # noqa: E731
+    warn = lambda m: print(f"tasrih: {m}", file=sys.stderr)
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise InputError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
     if args.output:  # now, not after the model has classified everything
@@ -308,7 +308,21 @@ def add_export_parser(sub) -> None:
     p.add_argument("--no-weights", action="store_true",
                    help="with --out: leave model.safetensors behind, so --out holds the ONNX-only form that ships "
                         "(runs on onnxruntime + tokenizers + numpy, no torch)")
+    p.add_argument("--ngram-labels", metavar="BASELINE_DIR",
+                   help="average the label probabilities with those of a classical baseline (`tasrih train "
+                        "model=baseline`), converted to arrays that run on numpy: the e5_small+baseline winner "
+                        "of bench/quality.py (needs scikit-learn and skops to convert, not to run)")
+    p.add_argument("--ngram-weight", type=float, default=0.5,
+                   help="the baseline's share of the label probabilities with --ngram-labels (default 0.5: the mean)")
     p.set_defaults(func=run_export)
+
+
+def check_ngram_args(baseline: Path, weight: float) -> None:
+    if not is_baseline_dir(baseline):
+        raise InputError(f"{baseline}: --ngram-labels needs a classical baseline directory "
+                         f"(`tasrih train model=baseline`), with config.json and label_model.skops")
+    if not 0 < weight <= 1:
+        raise InputError(f"--ngram-weight is {weight}: give a share between 0 (excluded) and 1")
 
 
 def run_export(args) -> int:
@@ -328,8 +342,11 @@ def run_export(args) -> int:
             raise InputError("--no-weights needs --out DIR: the model directory keeps its weights")
         if args.fp16_weights and args.int8:
             raise InputError("--fp16-weights is for the float32 graph: leave out --int8")
+        if args.ngram_labels is not None:
+            check_ngram_args(Path(args.ngram_labels), args.ngram_weight)
         path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor,
-                      weights=not args.no_weights, fp16_weights=args.fp16_weights)
+                      weights=not args.no_weights, fp16_weights=args.fp16_weights,
+                      ngram_labels=args.ngram_labels, ngram_weight=args.ngram_weight)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     except ImportError as e:

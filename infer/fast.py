@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -110,7 +111,8 @@ def half_weights(graph, min_size: int = 4096) -> None:
 
 
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
-           per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False) -> Path:
+           per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False,
+           ngram_labels: str | Path | None = None, ngram_weight: float = 0.5) -> Path:
     """Write model.int8.onnx (or model.onnx without ``int8``) for the model in ``model_dir``.
 
     ``out`` (default: ``model_dir``) receives the file; when it is another directory, the
@@ -119,6 +121,8 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     ``weights`` the safetensors file stays behind: ``out`` is then the ONNX-only form that
     ships (runs with onnxruntime, no torch). ``fp16_weights`` (float32 graph only) stores the
     weights in float16 and computes in float32: half the file, the same predictions.
+    ``ngram_labels``: a classical baseline directory whose label model is converted to arrays
+    (infer/ngram.py) and averaged into the label probabilities with ``ngram_weight``.
     """
     import onnx
     import torch
@@ -140,6 +144,8 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
                 shutil.copy2(f, out / f.name)
     digest = weights_digest(model_dir)
     name = ARTIFACTS["onnx-int8" if int8 else "onnx"]
+    if ngram_labels is not None:
+        add_ngram_labels(out, Path(ngram_labels), ngram_weight)
 
     # Eager attention traces to the MatMul/Softmax pattern that ORT's BERT fuser recognises.
     model = TasrihModel.from_pretrained(str(model_dir), attn_implementation="eager").to("cpu").eval()
@@ -190,3 +196,23 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     if not stats.get("Attention"):
         log.warning("attention was not fused (%s); the graph runs, but slower", stats)
     return out / name
+
+
+def add_ngram_labels(out: Path, baseline: Path, weight: float) -> None:
+    """Convert ``baseline``'s label model into ``out`` and name it in out/config.json and its card."""
+    from infer.ngram import FILE, from_baseline, write_safetensors
+
+    spec, arrays = from_baseline(baseline, weight)
+    write_safetensors(out / FILE, arrays)
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    config["ngram_labels"] = spec
+    (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    card = out / "README.md"
+    if card.is_file() and "## Label probabilities" not in card.read_text(encoding="utf-8"):
+        card.write_text(card.read_text(encoding="utf-8").rstrip() + (
+            f"\n\n## Label probabilities\n\nThe label probabilities are {1 - weight:g} times this transformer's "
+            f"plus {weight:g} times those of the classical baseline `{baseline}` (hashed character and word "
+            f"n-grams, TF-IDF, logistic regression), converted by `tasrih export --ngram-labels` to `{FILE}` and "
+            f"computed on numpy (infer/ngram.py). The actor, target and `also` come from the transformer.\n"),
+            encoding="utf-8")
+

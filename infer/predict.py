@@ -16,8 +16,15 @@ from pathlib import Path
 
 from infer import transformer
 from infer.fast import BACKENDS, resolve_backend, weights_digest
-from infer.predictor import (BASELINE_TYPE, DEFAULT_MODEL, ModelLoadError, Predictor, check_sentences,  # noqa: F401
-                             json_object, model_type)
+from infer.predictor import (  # noqa: F401
+    BASELINE_TYPE,
+    DEFAULT_MODEL,
+    ModelLoadError,
+    Predictor,
+    check_sentences,
+    json_object,
+    model_type,
+)
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "ModelLoadError", "Predictor", "Tasrih", "check_model", "check_sentences"]
 
@@ -56,7 +63,7 @@ def check_model(path: Path, backend: str = "auto") -> None:
     # An ONNX backend never reads the safetensors weights (load_onnx checks only their digest), so their
     # header check, which imports torch (6 s on a cold start), is the torch backend's alone.
     if chosen in transformer.ARTIFACTS:
-        transformer.read_config(path)
+        transformer.ngram_spec(path, transformer.read_config(path))
         if (path / "model.safetensors").is_file():  # a training run: a missing graph is one export away
             transformer.check_onnx_files(path, chosen)
             return
@@ -88,8 +95,10 @@ class Tasrih(transformer.Tasrih):
         if chosen in transformer.ARTIFACTS:
             has_weights = (path / "model.safetensors").is_file()
             model = transformer.load_onnx(path, chosen, weights_digest(path) if has_weights else None)
-            return cls(model.config, model.tokenizer, model.runner, name=path.name, backend=chosen)
+            return cls(model.config, model.tokenizer, model.runner, name=path.name, backend=chosen,
+                       ngram=model.ngram)
         from infer.torch_backend import load_torch
 
         model, tokenizer, runner = load_torch(path, device, chosen)
-        return cls(model.config, tokenizer, runner, name=path.name, backend=chosen)
+        return cls(model.config, tokenizer, runner, name=path.name, backend=chosen,
+                   ngram=transformer.load_ngram(path, model.config))

@@ -15,6 +15,8 @@ import numpy as np
 
 from infer.features import Segment, encode, first_token_positions, spans_from_tags
 from infer.labels import CLAIMS, LABELS, SPAN_TAGS
+from infer.ngram import FILE as NGRAM_FILE
+from infer.ngram import NgramLabels
 from infer.normalize import Normalizer
 from infer.predictor import ModelLoadError, Predictor, check_sentences, first_line, json_object
 
@@ -95,8 +97,11 @@ class Tasrih(Predictor):
     parsed JSON). ``infer.predict.Tasrih.from_pretrained`` builds one for a directory.
     """
 
-    def __init__(self, config, tokenizer, runner, name: str = "tasrih", backend: str = "onnx-int8"):
+    def __init__(self, config, tokenizer, runner, name: str = "tasrih", backend: str = "onnx-int8",
+                 ngram: NgramLabels | None = None):
         self.config = config
+        # A second opinion on the label (infer/ngram.py): its probabilities are averaged in.
+        self.ngram = ngram
         self.tokenizer = tokenizer
         self.runner = runner
         self.name = name
@@ -141,6 +146,7 @@ class Tasrih(Predictor):
             return []
         words, segments = encode(self.tokenizer, self.normalizer, sentences, self.max_length, self.prefix)
         outputs = self._forward(segments, batch_size)
+        ngram_p = self.ngram.probs(sentences) if self.ngram is not None else None
         per_sentence: list[list[int]] = [[] for _ in sentences]
         for i, seg in enumerate(segments):
             per_sentence[seg.sentence].append(i)
@@ -150,6 +156,8 @@ class Tasrih(Predictor):
             segs = per_sentence[si]
             # A sentence longer than the model's window is read in several windows: average their votes.
             label_p = outputs[segs[0]][0] if len(segs) == 1 else np.mean([outputs[i][0] for i in segs], 0)
+            if ngram_p is not None:
+                label_p = (1 - self.ngram.weight) * label_p + self.ngram.weight * ngram_p[si]
             label = LABELS[int(label_p.argmax())]
             row = {"text": text, "label": label,
                    "scores": {name: round(float(p), 4) for name, p in zip(LABELS, label_p)},
@@ -197,6 +205,25 @@ def read_config(path: Path) -> SimpleNamespace:
     return SimpleNamespace(**cfg)
 
 
+def ngram_spec(path: Path, config) -> dict | None:
+    """config.json's "ngram_labels", checked, with its arrays file present (None when it names none)."""
+    spec = getattr(config, "ngram_labels", None)
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("features"), list):
+        raise ModelLoadError(f"{path / 'config.json'}: ngram_labels is {spec!r}, expected the object "
+                             f"`tasrih export --ngram-labels` writes")
+    if not (path / NGRAM_FILE).is_file():
+        raise ModelLoadError(f"{path / NGRAM_FILE}: missing; config.json averages the labels with it")
+    return spec
+
+
+def load_ngram(path: Path, config) -> NgramLabels | None:
+    """The n-gram label model that config.json's "ngram_labels" names (None when it names none)."""
+    spec = ngram_spec(path, config)
+    return NgramLabels.load(path, spec) if spec is not None else None
+
+
 def check_onnx_files(path: Path, backend: str) -> None:
     """The graph of ``backend`` and the tokenizer are in ``path``; a missing graph names the export to run."""
     onnx_path = path / ARTIFACTS[backend]
@@ -238,4 +265,4 @@ def load_onnx(path: Path, backend: str, digest: str | None = None) -> Tasrih:
     if vocab > config.vocab_size:
         raise ModelLoadError(f"{path / 'tokenizer.json'}: has token ids up to {vocab - 1}, but the model embeds "
                              f"only {config.vocab_size} (a tokenizer from another model?)")
-    return Tasrih(config, tokenizer, runner, name=path.name, backend=backend)
+    return Tasrih(config, tokenizer, runner, name=path.name, backend=backend, ngram=load_ngram(path, config))

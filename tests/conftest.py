@@ -54,3 +54,35 @@ def baseline_model(tmp_path_factory, seed_splits) -> Path:
             f"data.dev={seed_splits['dev']}", f"data.test={seed_splits['test']}", "model.baseline.crf_iterations=20"])
     train(cfg)
     return out
+
+
+@pytest.fixture(scope="session")
+def fast_model_dir(tiny_bert, tmp_path_factory):
+    """A tiny TasrihModel trained for a few steps on the seed sentences, so that it says more than `none`
+    (test_fast, test_ngram)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from infer.labels import LABELS
+    from infer.model import TasrihConfig, TasrihModel
+    from infer.normalize import Normalizer
+    from train.data import load
+    from train.loop import collate, featurize
+
+    config = TasrihConfig.from_pretrained(tiny_bert, id2label=dict(enumerate(LABELS)),
+                                          label2id={v: k for k, v in enumerate(LABELS)})
+    config.model_type = "tasrih"
+    torch.manual_seed(0)
+    model = TasrihModel.from_pretrained(tiny_bert, config=config)
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    batch = collate(featurize(load([SEED_GOLD]), tok, Normalizer("basic"), 128), tok.pad_token_id)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    model.train()
+    for _ in range(30):
+        opt.zero_grad()
+        model(**batch).loss.backward()
+        opt.step()
+    out = tmp_path_factory.mktemp("fast-model")
+    model.eval().save_pretrained(out)
+    tok.save_pretrained(out)
+    return out

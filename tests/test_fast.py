@@ -6,17 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from transformers import AutoTokenizer
 
-from infer.labels import LABELS
-from infer.model import TasrihConfig, TasrihModel
-from infer.normalize import Normalizer
+from infer.model import TasrihModel
 from infer.predict import BACKENDS, ModelLoadError, Tasrih
 from infer.text import split_sentences
-from tests.conftest import REPO, SEED_GOLD, SEED_TEXT
+from tests.conftest import REPO, SEED_TEXT
 from train.cli import main
-from train.data import load
-from train.loop import collate, featurize
 
 pytest.importorskip("onnxruntime")
 
@@ -24,25 +19,8 @@ SAFE = {".onnx", ".json", ".safetensors", ".txt", ".md", ".yaml"}
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny_bert, tmp_path_factory):
-    """A tiny TasrihModel trained for a few steps on the seed sentences, so that it says more than `none`."""
-    config = TasrihConfig.from_pretrained(tiny_bert, id2label=dict(enumerate(LABELS)),
-                                          label2id={v: k for k, v in enumerate(LABELS)})
-    config.model_type = "tasrih"
-    torch.manual_seed(0)
-    model = TasrihModel.from_pretrained(tiny_bert, config=config)
-    tok = AutoTokenizer.from_pretrained(tiny_bert)
-    batch = collate(featurize(load([SEED_GOLD]), tok, Normalizer("basic"), 128), tok.pad_token_id)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    model.train()
-    for _ in range(30):
-        opt.zero_grad()
-        model(**batch).loss.backward()
-        opt.step()
-    out = tmp_path_factory.mktemp("fast-model")
-    model.eval().save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+def model_dir(fast_model_dir):
+    return fast_model_dir
 
 
 @pytest.fixture(scope="module")
