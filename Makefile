@@ -43,7 +43,7 @@ default-model: $(FULL)
 	$(BIN)/tasrih train model=baseline output_dir=outputs/default_baseline
 	rm -rf infer/default_model
 	$(BIN)/tasrih export --model outputs/default_model --fp16-weights --out infer/default_model --no-weights \
-		--ngram-labels outputs/default_baseline
+		--ngram-labels outputs/default_baseline --calibrate data/dev.jsonl
 
 bench-quality: $(FULL)
 	$(BIN)/python bench/quality.py

@@ -119,7 +119,8 @@ def shipped_form(transformer_dir: str, baseline_dir: str, out: Path) -> Predicto
     """The transformer exported with the baseline's label model averaged in, as `make default-model` ships it."""
     if out.exists():
         shutil.rmtree(out)
-    export(transformer_dir, out, int8=False, fp16_weights=True, weights=False, ngram_labels=baseline_dir)
+    export(transformer_dir, out, int8=False, fp16_weights=True, weights=False, ngram_labels=baseline_dir,
+           calibrate="data/dev.jsonl")
     return Tasrih.from_pretrained(out, backend="onnx")
 
 

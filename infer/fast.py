@@ -112,7 +112,8 @@ def half_weights(graph, min_size: int = 4096) -> None:
 
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
            per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False,
-           ngram_labels: str | Path | None = None, ngram_weight: float = 0.5) -> Path:
+           ngram_labels: str | Path | None = None, ngram_weight: float = 0.5,
+           calibrate: str | Path | None = None) -> Path:
     """Write model.int8.onnx (or model.onnx without ``int8``) for the model in ``model_dir``.
 
     ``out`` (default: ``model_dir``) receives the file; when it is another directory, the
@@ -122,7 +123,8 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     ships (runs with onnxruntime, no torch). ``fp16_weights`` (float32 graph only) stores the
     weights in float16 and computes in float32: half the file, the same predictions.
     ``ngram_labels``: a classical baseline directory whose label model is converted to arrays
-    (infer/ngram.py) and averaged into the label probabilities with ``ngram_weight``.
+    (infer/ngram.py) and averaged into the label probabilities with ``ngram_weight``; ``calibrate``
+    (an annotated JSONL file, dev) fits the temperature of the averaged probabilities.
     """
     import onnx
     import torch
@@ -195,6 +197,8 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
                                            f"numpy, no torch.\n", encoding="utf-8")
     if not stats.get("Attention"):
         log.warning("attention was not fused (%s); the graph runs, but slower", stats)
+    if ngram_labels is not None and calibrate is not None:
+        calibrate_mixture(out, "onnx-int8" if int8 else "onnx", Path(calibrate))
     return out / name
 
 
@@ -213,6 +217,26 @@ def add_ngram_labels(out: Path, baseline: Path, weight: float) -> None:
             f"\n\n## Label probabilities\n\nThe label probabilities are {1 - weight:g} times this transformer's "
             f"plus {weight:g} times those of the classical baseline `{baseline}` (hashed character and word "
             f"n-grams, TF-IDF, logistic regression), converted by `tasrih export --ngram-labels` to `{FILE}` and "
-            f"computed on numpy (infer/ngram.py). The actor, target and `also` come from the transformer.\n"),
+            f"computed on numpy (infer/ngram.py), then calibrated with a temperature fitted on dev when exported with "
+            f"`--calibrate` (config.json: `ngram_labels.mix_temperature`). The actor, target and `also` come from "
+            f"the transformer.\n"),
             encoding="utf-8")
+
+
+def calibrate_mixture(out: Path, backend: str, data: Path) -> float:
+    """Fit the temperature of the averaged label probabilities on ``data`` and write it to config.json."""
+    from infer.labels import LABELS
+    from infer.transformer import load_onnx
+    from train.metrics import fit_temperature
+
+    with open(data, encoding="utf-8") as f:
+        gold = [json.loads(line) for line in f if line.strip()]
+    model = load_onnx(out, backend)
+    probs = [[r["scores"][lab] for lab in LABELS] for r in model.predict([g["text"] for g in gold])]
+    t = fit_temperature(probs, [LABELS.index(g["label"]) for g in gold])
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    config["ngram_labels"]["mix_temperature"] = t
+    (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("temperature of the averaged label probabilities fitted on %s: %.2f", data, t)
+    return t
 

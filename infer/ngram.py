@@ -129,6 +129,9 @@ class NgramLabels:
         self.intercept = arrays["intercept"].astype(np.float64)
         self.temperature = float(spec.get("temperature", 1.0))
         self.weight = float(spec["weight"])
+        # Averaging two calibrated distributions flattens them; this temperature, fitted on dev at
+        # export (`--calibrate`), makes the averaged scores honest probabilities again.
+        self.mix_temperature = float(spec.get("mix_temperature", 1.0))
 
     @classmethod
     def load(cls, path: Path, spec: dict) -> NgramLabels:
@@ -156,6 +159,16 @@ class NgramLabels:
                 out[r] += self.coef[:, offset + idx] @ val
             offset += n
         return out
+
+    def blend(self, transformer_p: np.ndarray, ngram_p: np.ndarray) -> np.ndarray:
+        """The averaged label probabilities, calibrated with the mixture's temperature."""
+        p = (1 - self.weight) * transformer_p + self.weight * ngram_p
+        if self.mix_temperature == 1.0:
+            return p
+        z = np.log(np.clip(p, 1e-12, 1.0)) / self.mix_temperature
+        z -= z.max(-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(-1, keepdims=True)
 
     def probs(self, sentences: list[str]) -> np.ndarray:
         z = self.logits(sentences) / self.temperature

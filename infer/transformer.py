@@ -157,7 +157,7 @@ class Tasrih(Predictor):
             # A sentence longer than the model's window is read in several windows: average their votes.
             label_p = outputs[segs[0]][0] if len(segs) == 1 else np.mean([outputs[i][0] for i in segs], 0)
             if ngram_p is not None:
-                label_p = (1 - self.ngram.weight) * label_p + self.ngram.weight * ngram_p[si]
+                label_p = self.ngram.blend(label_p, ngram_p[si])
             label = LABELS[int(label_p.argmax())]
             row = {"text": text, "label": label,
                    "scores": {name: round(float(p), 4) for name, p in zip(LABELS, label_p)},

@@ -66,6 +66,28 @@ def test_export_averages_the_baseline_labels_into_the_transformer(fast_model_dir
             assert (y["actor"], y["target"]) == (x["actor"], x["target"])
 
 
+def test_calibrate_fits_the_mixture_temperature_and_keeps_every_label(fast_model_dir, baseline_model, seed_splits,
+                                                                      tmp_path, capsys):
+    plain, cal = tmp_path / "plain", tmp_path / "cal"
+    for out, extra in ((plain, []), (cal, ["--calibrate", str(seed_splits["dev"])])):
+        assert main(["export", "--model", str(fast_model_dir), "--out", str(out), "--no-weights",
+                     "--ngram-labels", str(baseline_model), *extra]) == 0
+    assert "mix_temperature" in json.loads((cal / "config.json").read_text(encoding="utf-8"))["ngram_labels"]
+    a = Tasrih.from_pretrained(plain, backend="onnx").predict(DEV[:40])
+    b = Tasrih.from_pretrained(cal, backend="onnx").predict(DEV[:40])
+    assert [r["label"] for r in a] == [r["label"] for r in b]  # a temperature moves no argmax
+    gold = read_jsonl(seed_splits["dev"])
+
+    def nll(model_dir):  # on the calibration data the fitted temperature can only lower it
+        rows = Tasrih.from_pretrained(model_dir, backend="onnx").predict([g["text"] for g in gold])
+        return -np.mean([np.log(max(r["scores"][g["label"]], 1e-4)) for r, g in zip(rows, gold)])
+    assert nll(cal) <= nll(plain) + 1e-3
+    capsys.readouterr()
+    assert main(["export", "--model", str(fast_model_dir), "--out", str(tmp_path / "y"),
+                 "--calibrate", str(seed_splits["dev"])]) == 2
+    assert "give an annotated JSONL file that exists, with --ngram-labels" in capsys.readouterr().err
+
+
 def test_export_refuses_what_is_not_a_baseline(fast_model_dir, tmp_path, capsys):
     assert main(["export", "--model", str(fast_model_dir), "--out", str(tmp_path / "x"),
                  "--ngram-labels", str(fast_model_dir)]) == 2
