@@ -44,6 +44,8 @@ default-model: $(FULL)
 	rm -rf infer/default_model
 	$(BIN)/tasrih export --model outputs/default_model --fp16-weights --out infer/default_model --no-weights \
 		--ngram-labels outputs/default_baseline --calibrate data/dev.jsonl
+	$(BIN)/tasrih evaluate --model infer/default_model --data data/dev.jsonl data/test.jsonl data/test_v1.jsonl \
+		--out outputs/default_model_eval --card
 
 bench-quality: $(FULL)
 	$(BIN)/python bench/quality.py

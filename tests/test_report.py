@@ -64,3 +64,19 @@ def test_timestamps_and_file_names():
         assert not looks_like_timestamp(name), name
     assert split_filename("dev") == "confusion_matrix_dev.png"
     assert split_filename("news 2016/ar") == "confusion_matrix_news_2016_ar.png"
+
+
+def test_evaluate_card_writes_the_figures_into_the_model_directory(tmp_path):
+    """`--card`: after relabelling, what ships with a model (metrics.json, report.md, its card) describes it."""
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED, model)
+    dev = write_jsonl(tmp_path / "dev.jsonl", read_jsonl(SEED_GOLD))
+    assert main(["evaluate", "--model", str(model), "--data", str(dev), "--out", str(tmp_path / "eval"), "--card"]) == 0
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    assert list(metrics["splits"]) == ["dev"] and metrics["splits"]["dev"]["n_examples"] == 12
+    card = (model / "README.md").read_text(encoding="utf-8")
+    section = card[card.index("## Evaluation"):card.index("## Limits")]
+    assert f"- dev (`{dev}`, 12 sentences): macro-F1 {metrics['splits']['dev']['macro_f1']:.3f}" in section
+    assert "test_v1" not in section and card.count("## Evaluation") == 1
+    assert (model / "report.md").read_text(encoding="utf-8") == (tmp_path / "eval" / "report.md").read_text(
+        encoding="utf-8")

