@@ -294,6 +294,8 @@ def add_export_parser(sub) -> None:
                     "weights. Only .onnx, .json, .txt, .md and .safetensors files are written, never pickles.",
         epilog="examples:\n  tasrih export --model outputs/run --int8\n"
                "  tasrih classify article.txt --model outputs/run --backend int8\n"
+               "  tasrih export --model outputs/e5 --fp16-weights --out shipped --no-weights \\\n"
+               "      --ngram-labels outputs/baseline --calibrate data/dev.jsonl   # how the shipped model is built\n"
                "backends: torch (float32), int8 (= onnx-int8), onnx-int8, onnx, torch-int8 "
                "(quantised at load time, needs no export); see docs/speed.md")
     p.add_argument("--model", help="model directory (default: the model that ships with tasrih)")
