@@ -24,11 +24,17 @@ from pathlib import Path
 LABELS = ("none", "accusation", "denial", "agreement", "demand")
 # Run from the repository root, as the data card says.
 CANDIDATES = Path("data/annotation/candidates.jsonl")
+SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 
 
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def dataset_records(splits=SPLITS) -> dict[str, dict]:
+    """Every record of data/<split>.jsonl by id, with its split."""
+    return {r["id"]: {**r, "split": s} for s in splits for r in read_jsonl(Path("data") / f"{s}.jsonl")}
 
 
 def load_candidates(path: Path = CANDIDATES) -> dict[str, dict]:

@@ -21,10 +21,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from annotations import (ANNOTATION_FIELDS, adjudicated_row, load_candidates, read_annotations, read_jsonl, show,
-                         to_record)
-
-SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
+from annotations import (ANNOTATION_FIELDS, adjudicated_row, dataset_records, load_candidates, read_annotations,
+                         read_jsonl, show, to_record)
 
 
 def changes(reviews: list[Path], cands: dict) -> tuple[list[dict], dict[str, dict]]:
@@ -53,7 +51,7 @@ def main() -> None:
     ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
     args = ap.parse_args()
     cands = load_candidates()
-    current = {r["id"]: {**r, "split": s} for s in SPLITS for r in read_jsonl(Path("data") / f"{s}.jsonl")}
+    current = dataset_records()
     decisions, proposed = changes(args.reviews, cands)
     if args.action == "proposals":
         if not args.out:

@@ -40,10 +40,9 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from annotations import LABELS, cohen_kappa, load_candidates, read_annotations, read_jsonl, span_f1
+from annotations import LABELS, cohen_kappa, dataset_records, load_candidates, read_annotations, read_jsonl, span_f1
 
 DATA = Path("data")
-SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 SPLIT_WEIGHTS = {"test": 2, "dev": 1, "train": 2}
 QUOTA = {"none": 62, "accusation": 22, "denial": 22, "agreement": 22, "demand": 22}
 
@@ -79,12 +78,12 @@ def single_read(batches: list[int], per_batch: int, skip: set[str], rng: random.
     """``per_batch`` sentences of each batch that no second annotator has read, at random (0: all)."""
     doubled = {r["id"] for f in (DATA / "annotation" / "raw").glob("double_*.jsonl") for r in read_jsonl(f)}
     cands = load_candidates()
-    split_of = {r["id"]: s for s in SPLITS for r in read_jsonl(DATA / f"{s}.jsonl")}
-    current = {r["id"]: r for s in SPLITS for r in read_jsonl(DATA / f"{s}.jsonl")}
+    current = dataset_records()
     picked = []
     for b in batches:
         pool = sorted(i for i, c in cands.items() if c["batch"] == b and i not in doubled and i not in skip)
-        picked += [{**current[i], "split": split_of[i], "batch": b} for i in rng.sample(pool, min(per_batch or len(pool), len(pool)))]
+        n = min(per_batch or len(pool), len(pool))
+        picked += [{**current[i], "batch": b} for i in rng.sample(pool, n)]
     return picked
 
 

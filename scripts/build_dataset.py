@@ -23,12 +23,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from annotations import cohen_kappa, load_candidates, read_annotations, span_f1
+from annotations import SPLITS, cohen_kappa, load_candidates, read_annotations, span_f1
 
 ROOT = Path("data")
 RAW = ROOT / "annotation" / "raw"
 ROUND2 = 20  # the first batch of the second round
-SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
 # In this order: a later file wins over an earlier one for the same sentence (the reviews re-read
 # records under rules settled after their adjudication).
 THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jsonl",

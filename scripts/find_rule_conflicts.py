@@ -96,7 +96,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-SPLITS = ("train", "dev", "test", "test_v1", "dev_v1", "dev_cue")
+from annotations import SPLITS
+
 
 # ---- text normalisation for matching: drop tashkeel and tatweel, unify alef; keep a map back -----
 _DROP = {chr(c) for c in range(0x064B, 0x0660)} | {"\u0670", "\u0640"}

@@ -26,7 +26,8 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from annotations import adjudicated_row, load_candidates, read_annotations, read_jsonl, show, to_record
+from annotations import (adjudicated_row, dataset_records, load_candidates, read_annotations, read_jsonl, show,
+                         to_record)
 
 DATA = Path("data")
 OUT = DATA / "annotation" / "second_read"
@@ -135,7 +136,7 @@ def main() -> None:
     dec, errors = decisions(cands, args.sheet if args.action == "check" else "*")
     if errors:
         raise SystemExit("\n".join(errors))
-    current = {r["id"]: {**r, "split": s} for s in ("train", "dev", "test") for r in read_jsonl(DATA / f"{s}.jsonl")}
+    current = dataset_records(("train", "dev", "test"))
     changes = {i: d for i, d in dec.items() if d["decision"] == "change"}
     if args.action == "check":
         print(f"{len(dec)} decisions, {len(changes)} proposed changes")
