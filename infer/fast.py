@@ -204,10 +204,12 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
 
 def add_ngram_labels(out: Path, baseline: Path, weight: float) -> None:
     """Convert ``baseline``'s label model into ``out`` and name it in out/config.json and its card."""
-    from infer.ngram import FILE, from_baseline, write_safetensors
+    from safetensors.numpy import save_file
+
+    from infer.ngram import FILE, from_baseline
 
     spec, arrays = from_baseline(baseline, weight)
-    write_safetensors(out / FILE, arrays)
+    save_file(arrays, str(out / FILE))
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     config["ngram_labels"] = spec
     (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

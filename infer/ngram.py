@@ -8,8 +8,9 @@ module computes the same probabilities from them: scikit-learn's analyzers and h
 re-implemented here exactly (MurmurHash3, as sklearn.utils.murmurhash3_32), the weights are
 stored in float16.
 
-The file is read with a small safetensors reader of our own (the format is a JSON header and raw
-little-endian arrays), so neither pickle nor the safetensors package is involved.
+The file is written by the safetensors package at export (the `train` extra) and read with a small
+reader of our own (the format is a JSON header and raw little-endian arrays), so inference needs
+neither pickle nor the safetensors package.
 """
 
 from __future__ import annotations
@@ -196,21 +197,6 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         raise ModelLoadError(f"{path}: missing or unreadable ({e.strerror})") from None
     except (struct.error, ValueError, KeyError, TypeError) as e:
         raise ModelLoadError(f"{path}: not a safetensors file of float16/float32 arrays ({e})") from None
-
-
-def write_safetensors(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    header, chunks, offset = {}, [], 0
-    names = {np.dtype(np.float16): "F16", np.dtype(np.float32): "F32"}
-    for name, a in arrays.items():
-        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
-        b = a.tobytes()
-        header[name] = {"dtype": names[a.dtype.newbyteorder("=")], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(b)]}
-        chunks.append(b)
-        offset += len(b)
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    head += b" " * (-len(head) % 8)  # the format aligns the data to 8 bytes
-    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(chunks))
 
 
 def from_baseline(baseline: Path, weight: float = 0.5) -> tuple[dict, dict[str, np.ndarray]]:
