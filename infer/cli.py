@@ -317,8 +317,9 @@ def add_export_parser(sub) -> None:
     p.add_argument("--ngram-weight", type=float, default=0.5,
                    help="the baseline's share of the label probabilities with --ngram-labels (default 0.5: the mean)")
     p.add_argument("--calibrate", metavar="FILE",
-                   help="with --ngram-labels: an annotated JSONL file (data/dev.jsonl) to fit the temperature of "
-                        "the averaged label probabilities on, so that the scores stay calibrated")
+                   help="an annotated JSONL file (data/dev.jsonl) to fit the exported model's span thresholds on "
+                        "(spans it is unsure of are dropped), and with --ngram-labels the temperature of the "
+                        "averaged label probabilities, so that the scores stay calibrated")
     p.set_defaults(func=run_export)
 
 
@@ -349,12 +350,12 @@ def run_export(args) -> int:
             raise InputError("--fp16-weights is for the float32 graph: leave out --int8")
         if args.ngram_labels is not None:
             check_ngram_args(Path(args.ngram_labels), args.ngram_weight)
-        if args.calibrate is not None and (args.ngram_labels is None or not Path(args.calibrate).is_file()):
-            raise InputError(f"--calibrate {args.calibrate}: give an annotated JSONL file that exists, "
-                             f"with --ngram-labels")
+        if args.calibrate is not None and not Path(args.calibrate).is_file():
+            raise InputError(f"--calibrate {args.calibrate}: no such file; give an annotated JSONL file "
+                             f"(data/dev.jsonl)")
         path = export(model_dir, args.out, int8=args.int8, per_channel=not args.per_tensor,
                       weights=not args.no_weights, fp16_weights=args.fp16_weights,
-                      ngram_labels=args.ngram_labels, ngram_weight=args.ngram_weight, calibrate=args.calibrate)
+                      ngram_labels=args.ngram_labels, ngram_weight=args.ngram_weight, calibrate_on=args.calibrate)
     except ModelLoadError as e:
         raise InputError(str(e)) from None
     except ImportError as e:

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -113,7 +114,7 @@ def half_weights(graph, min_size: int = 4096) -> None:
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
            per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False,
            ngram_labels: str | Path | None = None, ngram_weight: float = 0.5,
-           calibrate: str | Path | None = None) -> Path:
+           calibrate_on: str | Path | None = None) -> Path:
     """Write model.int8.onnx (or model.onnx without ``int8``) for the model in ``model_dir``.
 
     ``out`` (default: ``model_dir``) receives the file; when it is another directory, the
@@ -123,8 +124,9 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     ships (runs with onnxruntime, no torch). ``fp16_weights`` (float32 graph only) stores the
     weights in float16 and computes in float32: half the file, the same predictions.
     ``ngram_labels``: a classical baseline directory whose label model is converted to arrays
-    (infer/ngram.py) and averaged into the label probabilities with ``ngram_weight``; ``calibrate``
-    (an annotated JSONL file, dev) fits the temperature of the averaged probabilities.
+    (infer/ngram.py) and averaged into the label probabilities with ``ngram_weight``. ``calibrate_on``
+    (an annotated JSONL file, dev) fits the span thresholds of the exported graph, and the temperature
+    of the averaged probabilities (``calibrate``).
     """
     import onnx
     import torch
@@ -197,8 +199,8 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
                                            f"numpy, no torch.\n", encoding="utf-8")
     if not stats.get("Attention"):
         log.warning("attention was not fused (%s); the graph runs, but slower", stats)
-    if ngram_labels is not None and calibrate is not None:
-        calibrate_mixture(out, "onnx-int8" if int8 else "onnx", Path(calibrate))
+    if calibrate_on is not None:
+        calibrate(out, "onnx-int8" if int8 else "onnx", Path(calibrate_on))
     return out / name
 
 
@@ -225,20 +227,32 @@ def add_ngram_labels(out: Path, baseline: Path, weight: float) -> None:
             encoding="utf-8")
 
 
-def calibrate_mixture(out: Path, backend: str, data: Path) -> float:
-    """Fit the temperature of the averaged label probabilities on ``data`` and write it to config.json."""
+def calibrate(out: Path, backend: str, data: Path) -> dict:
+    """Fit on ``data`` (dev) what the exported model decides with: the span thresholds, and the temperature
+    of the averaged label probabilities when an n-gram model is averaged in; written to config.json."""
     from infer.labels import LABELS
     from infer.transformer import load_onnx
-    from train.metrics import fit_temperature
+    from train.metrics import fit_span_thresholds, fit_temperature
 
     with open(data, encoding="utf-8") as f:
         gold = [json.loads(line) for line in f if line.strip()]
     model = load_onnx(out, backend)
-    probs = [[r["scores"][lab] for lab in LABELS] for r in model.predict([g["text"] for g in gold])]
-    t = fit_temperature(probs, [LABELS.index(g["label"]) for g in gold])
+    rows = model.predict([g["text"] for g in gold], span_scores=True)
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    config["ngram_labels"]["mix_temperature"] = t
+    fitted = {}
+    if model.ngram is not None:
+        # The temperature changes no label, so the spans below are those of the calibrated model too.
+        t = fit_temperature([[r["scores"][lab] for lab in LABELS] for r in rows], [LABELS.index(g["label"]) for g in gold])
+        config["ngram_labels"]["mix_temperature"] = fitted["mix_temperature"] = t
+    config["span_thresholds"] = fitted["span_thresholds"] = fit_span_thresholds(gold, rows)
     (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    log.info("temperature of the averaged label probabilities fitted on %s: %.2f", data, t)
-    return t
-
+    card = out / "README.md"
+    if card.is_file():  # the section says this directory's thresholds: one copied from the run is replaced
+        text = re.sub(r"\n## Span thresholds\n.*?(?=\n## |\Z)", "", card.read_text(encoding="utf-8"), flags=re.S)
+        card.write_text(text.rstrip() + (
+            f"\n\n## Span thresholds\n\nAn actor or target span is given only when the mean probability of its "
+            f"words' tags reaches the threshold fitted on `{data.name}` for exact-match F1 (config.json: "
+            f"`span_thresholds`: {json.dumps(config['span_thresholds'])}); below it the model was more often wrong "
+            f"than right.\n"), encoding="utf-8")
+    log.info("fitted on %s: %s", data, fitted)
+    return fitted

@@ -78,8 +78,14 @@ def first_token_positions(seg: Segment) -> dict[int, int]:
     return pos
 
 
-def spans_from_tags(tags: list[str], probs: list[float], words: list[Piece], text: str, role: str) -> dict | None:
-    """The best-scoring BIO span of ``role`` as ``{"start", "end", "text"}`` in raw offsets."""
+def spans_from_tags(tags: list[str], probs: list[float], words: list[Piece], text: str, role: str,
+                    min_score: float = 0.0, with_score: bool = False) -> dict | None:
+    """The best-scoring BIO span of ``role`` as ``{"start", "end", "text"}`` in raw offsets.
+
+    A span's score is the mean probability of its words' tags. Below ``min_score`` no span is given:
+    a span the model is unsure of is more often wrong than right (the threshold is fitted on dev,
+    train/metrics.py ``fit_span_thresholds``). ``with_score`` adds the score as ``"score"``.
+    """
     best, best_score = None, 0.0
     i = 0
     while i < len(tags):
@@ -93,7 +99,8 @@ def spans_from_tags(tags: list[str], probs: list[float], words: list[Piece], tex
             i = j
         else:
             i += 1
-    if best is None:
+    if best is None or best_score < min_score:
         return None
     start, end = words[best[0]].start, words[best[1] - 1].end
-    return {"start": start, "end": end, "text": text[start:end]}
+    span = {"start": start, "end": end, "text": text[start:end]}
+    return {**span, "score": round(float(best_score), 4)} if with_score else span

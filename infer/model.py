@@ -23,7 +23,7 @@ class TasrihConfig(BertConfig):
     def __init__(self, normalizer: str = "basic", max_seq_length: int = 128, classifier_dropout_prob: float = 0.1,
                  span_loss_weight: float = 1.0, also_loss_weight: float = 0.5, label_temperature: float = 1.0,
                  pooling: str = "cls", text_prefix: str = "", label_weights: list[float] | None = None,
-                 span_weights: list[float] | None = None, **kwargs):
+                 span_weights: list[float] | None = None, span_thresholds: dict | None = None, **kwargs):
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         kwargs.setdefault("label2id", {label: i for i, label in enumerate(LABELS)})
         super().__init__(**kwargs)
@@ -39,6 +39,8 @@ class TasrihConfig(BertConfig):
         self.text_prefix = text_prefix
         self.label_weights = label_weights  # per-label loss weights (rare labels count more), or None
         self.span_weights = span_weights  # per-tag loss weights of the span head, or None
+        # {"actor": t, "target": t}: spans scoring below t are dropped at inference; fitted on dev
+        self.span_thresholds = span_thresholds
         self.claims = list(CLAIMS)
         self.span_tags = list(SPAN_TAGS)
 

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from infer.features import Segment, encode, first_token_positions, spans_from_tags
-from infer.labels import CLAIMS, LABELS, SPAN_TAGS
+from infer.labels import CLAIMS, LABELS, SPAN_ROLES, SPAN_TAGS
 from infer.ngram import FILE as NGRAM_FILE
 from infer.ngram import NgramLabels
 from infer.normalize import Normalizer
@@ -112,6 +112,8 @@ class Tasrih(Predictor):
         self.span_tags = list(getattr(config, "span_tags", SPAN_TAGS))
         # Fitted on dev after training (train/metrics.py): makes the label scores honest probabilities.
         self.temperature = float(getattr(config, "label_temperature", 1.0) or 1.0)
+        # Also fitted on dev: a span whose mean tag probability is below its role's threshold is dropped.
+        self.span_thresholds = dict(getattr(config, "span_thresholds", None) or {})
 
     def _forward(self, segments: list[Segment], batch_size: int):
         """Run segments through the model, shortest first so each batch pads little."""
@@ -136,10 +138,11 @@ class Tasrih(Predictor):
                 results[i] = (label_p[r], also_p[r], best_tag[r], best_p[r])
         return results
 
-    def predict(self, sentences: list[str] | str, batch_size: int = 32) -> list[dict]:
+    def predict(self, sentences: list[str] | str, batch_size: int = 32, span_scores: bool = False) -> list[dict]:
         """Label, `also`, scores and spans for each sentence (no document context).
 
-        One string is one sentence; an empty list gives an empty list.
+        One string is one sentence; an empty list gives an empty list. ``span_scores`` gives every
+        span whatever its score, with the score (how the thresholds are fitted on dev).
         """
         sentences = check_sentences(sentences)
         if not sentences:
@@ -171,8 +174,9 @@ class Tasrih(Predictor):
                     _, _, best_tag, best_p = outputs[i]
                     for w, pos in first_token_positions(segments[i]).items():
                         word_tags[w], word_prob[w] = tags[int(best_tag[pos])], float(best_p[pos])
-                row["actor"] = spans_from_tags(word_tags, word_prob, words[si], text, "actor")
-                row["target"] = spans_from_tags(word_tags, word_prob, words[si], text, "target")
+                for role in SPAN_ROLES:
+                    row[role] = spans_from_tags(word_tags, word_prob, words[si], text, role, with_score=span_scores,
+                                                min_score=0.0 if span_scores else self.span_thresholds.get(role, 0.0))
             rows.append(row)
         return rows
 
@@ -194,6 +198,12 @@ def read_config(path: Path) -> SimpleNamespace:
     for key, want in (("claims", list(CLAIMS)), ("span_tags", list(SPAN_TAGS))):
         if cfg.get(key, want) != want:
             raise ModelLoadError(f"{config}: {key} is {cfg.get(key)}, expected {want}")
+    thresholds = cfg.get("span_thresholds") or {}
+    if not isinstance(thresholds, dict) or not all(
+            role in SPAN_ROLES and isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t <= 1
+            for role, t in thresholds.items()):
+        raise ModelLoadError(f"{config}: span_thresholds is {thresholds!r}, expected an object of numbers from 0 "
+                             f"to 1 for {' and '.join(SPAN_ROLES)}")
     norm = cfg.get("normalizer", "basic")
     if not isinstance(norm, str) or not (norm == "basic" or norm.startswith("arabert:")):
         raise ModelLoadError(f"{config}: normalizer is {norm!r}, expected 'basic' or 'arabert:<model name>'")

@@ -86,8 +86,26 @@ def test_calibrate_fits_the_mixture_temperature_and_keeps_every_label(fast_model
     assert nll(cal) <= nll(plain) + 1e-3
     capsys.readouterr()
     assert main(["export", "--model", str(fast_model_dir), "--out", str(tmp_path / "y"),
-                 "--calibrate", str(seed_splits["dev"])]) == 2
-    assert "give an annotated JSONL file that exists, with --ngram-labels" in capsys.readouterr().err
+                 "--calibrate", str(tmp_path / "no_such.jsonl")]) == 2
+    assert "no_such.jsonl: no such file; give an annotated JSONL file (data/dev.jsonl)" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()  # refused before anything was written
+
+
+def test_calibrate_alone_fits_the_span_thresholds(fast_model_dir, seed_splits, tmp_path):
+    """Without an n-gram model --calibrate still fits the thresholds that drop the spans the model is unsure of."""
+    out = tmp_path / "cal"
+    assert main(["export", "--model", str(fast_model_dir), "--out", str(out), "--no-weights",
+                 "--calibrate", str(seed_splits["dev"])]) == 0
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert "ngram_labels" not in config and set(config["span_thresholds"]) == {"actor", "target"}
+    model = Tasrih.from_pretrained(out, backend="onnx")
+    assert model.span_thresholds == config["span_thresholds"]
+    scored = model.predict(DEV[:40], span_scores=True)
+    for kept, every in zip(model.predict(DEV[:40]), scored):
+        for role in ("actor", "target"):
+            span = every[role]
+            want = span if span and span["score"] >= config["span_thresholds"][role] else None
+            assert kept[role] == ({k: span[k] for k in ("start", "end", "text")} if want else None)
 
 
 def test_export_refuses_what_is_not_a_baseline(fast_model_dir, tmp_path, capsys):

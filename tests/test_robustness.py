@@ -206,6 +206,9 @@ BAD_MODEL_DIRS = {
                           + str(list(SPAN_TAGS))),
     "unknown normaliser": (_edit_json("config.json", lambda c: c.update(normalizer="fancy")),
                            "{d}/config.json: normalizer is 'fancy', expected 'basic' or 'arabert:<model name>'"),
+    "span threshold out of range": (_edit_json("config.json", lambda c: c.update(span_thresholds={"actor": 7})),
+                                    "{d}/config.json: span_thresholds is {'actor': 7}, expected an object of numbers "
+                                    "from 0 to 1 for actor and target"),
     "hidden size changed": (_edit_json("config.json", lambda c: c.update(hidden_size=64)),
                             "{d}/model.safetensors: bert.embeddings.word_embeddings.weight has shape [8000, 128], "
                             "config.json expects [8000, 64]"),

@@ -31,7 +31,7 @@ from train.data import Dataset, load_splits
 from train.run import (flat_metrics, output_dir, resolve, set_seed, share_files, subsample, word_tags,
                        write_model_card)
 from train.evaluate import evaluate_splits
-from train.metrics import fit_temperature
+from train.metrics import fit_span_thresholds, fit_temperature
 from train.report import shown
 
 log = logging.getLogger("tasrih.train")
@@ -512,12 +512,15 @@ def train(cfg: DictConfig) -> dict:
 
     model.eval()
     predictor = Tasrih(model.config, tokenizer, TorchRunner(model), name=cfg.name, backend="torch")
-    if "dev" in splits:  # calibrate the label scores on dev, never on test
+    if "dev" in splits:  # calibrate the label scores and the span thresholds on dev, never on test
         dev = splits["dev"].records
-        rows = predictor.predict([r.data["text"] for r in dev], batch_size=t.eval_batch_size)
+        # Every span with its score; the temperature changes no label, so these are the spans to threshold.
+        rows = predictor.predict([r.data["text"] for r in dev], batch_size=t.eval_batch_size, span_scores=True)
         model.config.label_temperature = predictor.temperature = fit_temperature(
             [[row["scores"][lab] for lab in LABEL2ID] for row in rows], [LABEL2ID[r.data["label"]] for r in dev])
-        log.info("label temperature fitted on dev: %.2f", predictor.temperature)
+        model.config.span_thresholds = predictor.span_thresholds = fit_span_thresholds([r.data for r in dev], rows)
+        log.info("fitted on dev: label temperature %.2f, span thresholds %s", predictor.temperature,
+                 predictor.span_thresholds)
     model.save_pretrained(out)  # safetensors, id2label with the real names
     tokenizer.save_pretrained(out)
     share_files(out)

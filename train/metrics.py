@@ -92,6 +92,26 @@ def fit_temperature(probs, gold: list[int]) -> float:
     return best[1]
 
 
+def fit_span_thresholds(gold: list[dict], scored: list[dict], step: float = 0.05) -> dict[str, float]:
+    """Per role, the lowest score threshold that maximises exact span F1 on held-out data.
+
+    ``scored``: predictions made with ``predict(..., span_scores=True)`` (every span, with its score).
+    Spans under the threshold are dropped; at 0 every span is kept, as without thresholds.
+    """
+    texts = [g["text"] for g in gold]
+    out = {}
+    for role in SPAN_ROLES:
+        best = (-1.0, 0.0)
+        for k in range(int(round(1 / step))):
+            t = round(k * step, 2)
+            kept = [p[role] if p.get(role) and p[role]["score"] >= t else None for p in scored]
+            f1 = span_metrics(texts, [g.get(role) for g in gold], kept)["exact"]["f1"]
+            if f1 > best[0] + 1e-9:
+                best = (f1, t)
+        out[role] = best[1]
+    return out
+
+
 def evaluate_predictions(gold: list[dict], pred: list[dict]) -> dict:
     """All metrics for aligned gold records and predictions (same sentences, same order)."""
     if len(gold) != len(pred):
