@@ -378,6 +378,18 @@ def run_build_local_model(args) -> int:
     return 0
 
 
+def run_soup(args) -> int:
+    from train.soup import SoupError, average_weights
+
+    try:
+        out = average_weights(Path(args.first), Path(args.second), args.weight, Path(args.out))
+    except SoupError as e:
+        raise InputError(str(e)) from None
+    print(f"wrote {out}: {args.weight:g} x {args.first} + {1 - args.weight:g} x {args.second}; export it with "
+          f"`tasrih export --model {out} --calibrate data/dev.jsonl` to fit its span thresholds", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="tasrih", description="Label claims in Arabic news: accusation, denial, agreement, demand, "
@@ -444,6 +456,21 @@ def build_parser() -> argparse.ArgumentParser:
                           "tokens and one-character pieces; with no file: data/*.jsonl and data/unlabeled")
     enc.add_argument("--source", metavar="FILE", help="the package's weights file, if not the installed one")
     enc.set_defaults(func=run_build_encoder)
+
+    so = sub.add_parser("soup", help="average the weights of two fine-tunes of one encoder",
+                        description="Write a model whose weights are --weight times FIRST's plus 1 - --weight times "
+                                    "SECOND's: two `tasrih train` runs of the same encoder and vocabulary (the same "
+                                    "seed keeps them close enough to average). One model of the same size and "
+                                    "speed; its span thresholds are fitted again by `tasrih export --calibrate`.",
+                        epilog="example (how the shipped model's encoder is built, `make default-model`):\n"
+                               "  tasrih soup outputs/default_model outputs/default_spans --weight 0.25 "
+                               "--out outputs/default_soup",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    so.add_argument("first", help="a training run directory")
+    so.add_argument("second", help="another run of the same encoder")
+    so.add_argument("--weight", type=float, default=0.5, help="FIRST's share of the weights (default 0.5)")
+    so.add_argument("--out", required=True, help="output directory (replaced if it exists)")
+    so.set_defaults(func=run_soup)
 
     add_serve_parser(sub)
     add_corpus_parser(sub)
