@@ -10,9 +10,8 @@ from train.report import looks_like_timestamp, model_name, split_filename
 from tests.conftest import REPO, SEED_GOLD, read_jsonl, write_jsonl
 
 SHIPPED = REPO / "infer" / "default_model"
-# The name its training run was given (cfg.name, saved in its config.yaml): what reports are titled with.
-SHIPPED_NAME = next(line.split(":", 1)[1].strip() for line in (SHIPPED / "config.yaml").read_text().splitlines()
-                    if line.startswith("name:"))
+# The name `tasrih soup` gave it (config.json): what reports are titled with.
+SHIPPED_NAME = json.loads((SHIPPED / "config.json").read_text(encoding="utf-8"))["name"]
 
 
 def png_title(path) -> str:

@@ -39,6 +39,7 @@ def test_the_soup_is_the_weighted_mean_and_predicts(two_runs, tmp_path):
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert "span_thresholds" not in config  # fitted for the first run alone: the soup's are fitted at export
     assert config["soup"]["weights"] == [0.25, 0.75]
+    assert config["name"] == "soup-0.25 of first and second"  # the names the runs saved (config.yaml)
     assert [(out / f"config_run{i}.yaml").read_text(encoding="utf-8") for i in (1, 2)] == ["name: first\n",
                                                                                          "name: second\n"]
     assert f"A soup (`tasrih soup`): 0.25 times the weights of `{first}` plus 0.75 times" in (

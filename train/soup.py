@@ -12,6 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
+from train.report import model_name
+
 # Fitted on dev for one run; a soup's are fitted again (`tasrih export --calibrate`), not inherited.
 PER_RUN = ("span_thresholds",)
 COPIED = ("tokenizer.json", "tokenizer_config.json", "README.md")
@@ -60,6 +62,8 @@ def average_weights(first: Path, second: Path, weight: float, out: Path) -> Path
     for key in PER_RUN:
         config.pop(key, None)
     config["soup"] = {"runs": [str(first), str(second)], "weights": [weight, round(1 - weight, 6)]}
+    # What reports and the card are titled with (train/report.py reads config.json's name).
+    config["name"] = f"soup-{weight:g} of {model_name(first)} and {model_name(second)}"
     (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     save_file({k: (weight * a[k].float() + (1 - weight) * b[k].float()).to(a[k].dtype).contiguous() for k in a},
               str(out / "model.safetensors"), metadata={"format": "pt"})
