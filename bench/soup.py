@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
-from infer.fast import export
-from infer.predict import Tasrih
-from train.data import load
+from quality import load_splits, shipped_form  # bench/quality.py, beside this script
+
 from train.evaluate import evaluate_splits
 from train.soup import average_weights
 
@@ -38,16 +36,12 @@ def main() -> None:
     ap.add_argument("--splits", nargs="+", default=["dev", "test", "test_v1"])
     ap.add_argument("--out", default="bench/results/soup.json")
     args = ap.parse_args()
-    splits = {s: (Path(f"data/{s}.jsonl"), load([Path(f"data/{s}.jsonl")])) for s in args.splits}
+    splits = load_splits(args.splits)
     result = {"command": "python bench/soup.py " + " ".join(sys.argv[1:]), "members": MEMBERS, "soups": {}}
     for w in args.weights:
         soup = average_weights(RUNS / MEMBERS[0], RUNS / MEMBERS[1], w, RUNS / f"soup-{w:g}")
         shipped = RUNS / f"soup-{w:g}+baseline"
-        if shipped.exists():
-            shutil.rmtree(shipped)
-        export(soup, shipped, int8=False, fp16_weights=True, weights=False, ngram_labels=RUNS / "baseline",
-               calibrate_on="data/dev.jsonl")
-        metrics = evaluate_splits(Tasrih.from_pretrained(shipped, backend="onnx"), splits, shipped,
+        metrics = evaluate_splits(shipped_form(str(soup), str(RUNS / "baseline"), shipped), splits, shipped,
                                   title=f"tasrih soup-{w:g}+baseline")
         result["soups"][f"{w:g}"] = {
             s: {"macro_f1": round(m["macro_f1"], 4), "actor_exact_f1": round(m["actor"]["exact"]["f1"], 4),
