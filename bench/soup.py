@@ -39,7 +39,7 @@ def main() -> None:
     splits = load_splits(args.splits)
     result = {"command": "python bench/soup.py " + " ".join(sys.argv[1:]), "members": MEMBERS, "soups": {}}
     for w in args.weights:
-        soup = average_weights(RUNS / MEMBERS[0], RUNS / MEMBERS[1], w, RUNS / f"soup-{w:g}")
+        soup = average_weights([RUNS / MEMBERS[0], RUNS / MEMBERS[1]], [w, 1 - w], RUNS / f"soup-{w:g}")
         shipped = RUNS / f"soup-{w:g}+baseline"
         metrics = evaluate_splits(shipped_form(str(soup), str(RUNS / "baseline"), shipped), splits, shipped,
                                   title=f"tasrih soup-{w:g}+baseline")

@@ -63,3 +63,35 @@ def test_a_weight_outside_0_1_is_refused(two_runs, tmp_path, capsys):
     first, second = two_runs
     assert main(["soup", str(first), str(second), "--weight", "1.5", "--out", str(tmp_path / "soup")]) == 2
     assert "--weight is 1.5: give the first run's share, from 0 to 1" in capsys.readouterr().err
+
+
+def test_three_runs_average_with_their_shares(two_runs, tmp_path):
+    first, second = two_runs
+    third = tmp_path / "third"
+    shutil.copytree(second, third)
+    weights = load_file(str(second / "model.safetensors"))
+    save_file({k: (v + 2).contiguous() for k, v in weights.items()}, str(third / "model.safetensors"),
+              metadata={"format": "pt"})
+    (third / "config.yaml").write_text("name: third\n", encoding="utf-8")
+    out = tmp_path / "soup3"
+    assert main(["soup", str(first), str(second), str(third), "--weights", "0.25", "0.5", "0.25",
+                 "--out", str(out)]) == 0
+    a, b, c, s = (load_file(str(d / "model.safetensors")) for d in (first, second, third, out))
+    for k in a:
+        assert torch.allclose(s[k], 0.25 * a[k] + 0.5 * b[k] + 0.25 * c[k], atol=1e-5), k
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert config["soup"] == {"runs": [str(first), str(second), str(third)], "weights": [0.25, 0.5, 0.25]}
+    assert config["name"] == "soup-0.25/0.5/0.25 of first, second and third"
+    assert (out / "config_run3.yaml").read_text(encoding="utf-8") == "name: third\n"
+
+
+def test_shares_must_add_up_to_one_and_match_the_runs(two_runs, tmp_path, capsys):
+    first, second = two_runs
+    out = str(tmp_path / "soup")
+    assert main(["soup", str(first), str(second), "--weights", "0.5", "0.6", "--out", out]) == 2
+    assert "the weights add up to 1.1: give shares that add up to 1" in capsys.readouterr().err
+    assert main(["soup", str(first), str(second), "--weights", "1", "--out", out]) == 2
+    assert "1 weights for 2 runs: give one share per run" in capsys.readouterr().err
+    assert main(["soup", str(first), str(second), str(first), "--weight", "0.3", "--out", out]) == 2
+    assert "3 runs: give each one's share with --weights W1 W2 ... (--weight is for two)" in capsys.readouterr().err
+    assert not (tmp_path / "soup").exists()

@@ -381,12 +381,20 @@ def run_build_local_model(args) -> int:
 def run_soup(args) -> int:
     from train.soup import SoupError, average_weights
 
+    runs = [Path(r) for r in args.runs]
+    if args.weights is None:  # --weight: the first of two runs' share
+        if len(runs) != 2:
+            raise InputError(f"{len(runs)} runs: give each one's share with --weights W1 W2 ... (--weight is for two)")
+        weights = [args.weight, 1 - args.weight]
+    else:
+        weights = args.weights
     try:
-        out = average_weights(Path(args.first), Path(args.second), args.weight, Path(args.out))
+        out = average_weights(runs, weights, Path(args.out))
     except SoupError as e:
         raise InputError(str(e)) from None
-    print(f"wrote {out}: {args.weight:g} x {args.first} + {1 - args.weight:g} x {args.second}; export it with "
-          f"`tasrih export --model {out} --calibrate data/dev.jsonl` to fit its span thresholds", file=sys.stderr)
+    parts = " + ".join(f"{w:g} x {r}" for w, r in zip(weights, runs))
+    print(f"wrote {out}: {parts}; export it with `tasrih export --model {out} --calibrate data/dev.jsonl` "
+          f"to fit its span thresholds", file=sys.stderr)
     return 0
 
 
@@ -457,18 +465,21 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--source", metavar="FILE", help="the package's weights file, if not the installed one")
     enc.set_defaults(func=run_build_encoder)
 
-    so = sub.add_parser("soup", help="average the weights of two fine-tunes of one encoder",
-                        description="Write a model whose weights are --weight times FIRST's plus 1 - --weight times "
-                                    "SECOND's: two `tasrih train` runs of the same encoder and vocabulary (the same "
-                                    "seed keeps them close enough to average). One model of the same size and "
-                                    "speed; its span thresholds are fitted again by `tasrih export --calibrate`.",
+    so = sub.add_parser("soup", help="average the weights of fine-tunes of one encoder",
+                        description="Write a model whose weights are the weighted mean of RUNs' weights: `tasrih "
+                                    "train` runs of the same encoder and vocabulary (the same seed keeps them close "
+                                    "enough to average). One model of the same size and speed; its span thresholds "
+                                    "are fitted again by `tasrih export --calibrate`.",
                         epilog="example (how the shipped model's encoder is built, `make default-model`):\n"
                                "  tasrih soup outputs/default_model outputs/default_spans --weight 0.25 "
                                "--out outputs/default_soup",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    so.add_argument("first", help="a training run directory")
-    so.add_argument("second", help="another run of the same encoder")
-    so.add_argument("--weight", type=float, default=0.5, help="FIRST's share of the weights (default 0.5)")
+    so.add_argument("runs", nargs="+", metavar="RUN", help="training run directories (two or more)")
+    shares = so.add_mutually_exclusive_group()
+    shares.add_argument("--weight", type=float, default=0.5,
+                        help="with two runs: the first one's share of the weights (default 0.5)")
+    shares.add_argument("--weights", type=float, nargs="+", metavar="W",
+                        help="each run's share, in order, adding up to 1 (any number of runs)")
     so.add_argument("--out", required=True, help="output directory (replaced if it exists)")
     so.set_defaults(func=run_soup)
 

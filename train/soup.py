@@ -1,4 +1,4 @@
-"""Average the weights of two fine-tunes of one encoder ("model soup"): `tasrih soup A B --weight W --out DIR`.
+"""Average the weights of fine-tunes of one encoder ("model soup"): `tasrih soup A B [C ...] --weights ... --out DIR`.
 
 Two runs fine-tuned from the same pretrained encoder with the same seed and data order stay close
 enough in weight space that their weighted mean is a model of the same size and speed that keeps
@@ -23,23 +23,36 @@ class SoupError(ValueError):
     """Two runs whose weights cannot be averaged; the message says why."""
 
 
-def average_weights(first: Path, second: Path, weight: float, out: Path) -> Path:
-    """``weight`` times ``first``'s weights plus ``1 - weight`` times ``second``'s, saved in ``out`` with
-    ``first``'s config (less what was fitted for that run alone) and tokenizer."""
+def average_weights(runs: list[Path], weights: list[float], out: Path) -> Path:
+    """The sum of ``weights[i]`` times ``runs[i]``'s weights, saved in ``out`` with the first run's config
+    (less what was fitted for that run alone) and tokenizer. The weights are shares: each from 0 to 1,
+    summing to 1."""
     from safetensors.torch import load_file, save_file
 
-    if not 0 <= weight <= 1:
-        raise SoupError(f"--weight is {weight}: give the first run's share, from 0 to 1")
-    for run in (first, second):
+    runs, weights = [Path(r) for r in runs], [float(w) for w in weights]
+    if len(runs) < 2:
+        raise SoupError("give at least two training runs to average")
+    if len(weights) != len(runs):
+        raise SoupError(f"{len(weights)} weights for {len(runs)} runs: give one share per run")
+    for w in weights:
+        if not 0 <= w <= 1:
+            raise SoupError(f"--weight is {w:g}: give the first run's share, from 0 to 1" if len(runs) == 2 else
+                            f"a weight is {w:g}: give each run's share, from 0 to 1")
+    if abs(sum(weights) - 1) > 1e-6:
+        raise SoupError(f"the weights add up to {sum(weights):g}: give shares that add up to 1")
+    for run in runs:
         if not (run / "model.safetensors").is_file():
-            raise SoupError(f"{run}: no model.safetensors; give two training runs of `tasrih train`")
-    if (first / "tokenizer.json").read_bytes() != (second / "tokenizer.json").read_bytes():
-        raise SoupError(f"{first} and {second} have different vocabularies: their weights cannot be averaged")
-    a, b = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
-    differ = sorted(set(a) ^ set(b)) or [k for k in a if a[k].shape != b[k].shape]
-    if differ:
-        raise SoupError(f"{first} and {second} are not the same architecture ({differ[0]} differs)")
-    if out.resolve() in (first.resolve(), second.resolve()):
+            raise SoupError(f"{run}: no model.safetensors; give training runs of `tasrih train`")
+    first = runs[0]
+    for other in runs[1:]:
+        if (first / "tokenizer.json").read_bytes() != (other / "tokenizer.json").read_bytes():
+            raise SoupError(f"{first} and {other} have different vocabularies: their weights cannot be averaged")
+    tensors = [load_file(str(run / "model.safetensors")) for run in runs]
+    for other, b in zip(runs[1:], tensors[1:]):
+        differ = sorted(set(tensors[0]) ^ set(b)) or [k for k in b if tensors[0][k].shape != b[k].shape]
+        if differ:
+            raise SoupError(f"{first} and {other} are not the same architecture ({differ[0]} differs)")
+    if out.resolve() in {run.resolve() for run in runs}:
         raise SoupError(f"--out {out}: write the soup to a new directory, not over a run")
     if out.exists():
         shutil.rmtree(out)
@@ -47,24 +60,27 @@ def average_weights(first: Path, second: Path, weight: float, out: Path) -> Path
     for name in COPIED:
         if (first / name).is_file():
             shutil.copy2(first / name, out / name)
-    # Each run's resolved training configuration, so the soup says how both halves were trained.
-    for i, run in enumerate((first, second), 1):
+    # Each run's resolved training configuration, so the soup says how every part was trained.
+    for i, run in enumerate(runs, 1):
         if (run / "config.yaml").is_file():
             shutil.copy2(run / "config.yaml", out / f"config_run{i}.yaml")
+    parts = [f"{w:g} times the weights of `{run}`" for w, run in zip(weights, runs)]
     card = out / "README.md"
     if card.is_file():  # the card above describes the first run: say what these weights are
         card.write_text(card.read_text(encoding="utf-8").rstrip() + (
-            f"\n\n## Weights\n\nA soup (`tasrih soup`): {weight:g} times the weights of `{first}` plus "
-            f"{1 - weight:g} times those of `{second}`, two fine-tunes of the same encoder; the figures of the "
-            f"Evaluation section are those of the run above until the soup is scored (`tasrih evaluate --card`).\n"),
-            encoding="utf-8")
+            f"\n\n## Weights\n\nA soup (`tasrih soup`): {' plus '.join(parts)}, fine-tunes of the same "
+            f"encoder; the figures of the Evaluation section are those of the run above until the soup is "
+            f"scored (`tasrih evaluate --card`).\n"), encoding="utf-8")
     config = json.loads((first / "config.json").read_text(encoding="utf-8"))
     for key in PER_RUN:
         config.pop(key, None)
-    config["soup"] = {"runs": [str(first), str(second)], "weights": [weight, round(1 - weight, 6)]}
+    config["soup"] = {"runs": [str(run) for run in runs], "weights": [round(w, 6) for w in weights]}
     # What reports and the card are titled with (train/report.py reads config.json's name).
-    config["name"] = f"soup-{weight:g} of {model_name(first)} and {model_name(second)}"
+    names = [model_name(run) for run in runs]
+    shares = f"{weights[0]:g}" if len(runs) == 2 else "/".join(f"{w:g}" for w in weights)
+    config["name"] = f"soup-{shares} of {', '.join(names[:-1])} and {names[-1]}"
     (out / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    save_file({k: (weight * a[k].float() + (1 - weight) * b[k].float()).to(a[k].dtype).contiguous() for k in a},
-              str(out / "model.safetensors"), metadata={"format": "pt"})
+    mean = {k: sum(w * t[k].float() for w, t in zip(weights, tensors)).to(v.dtype).contiguous()
+            for k, v in tensors[0].items()}
+    save_file(mean, str(out / "model.safetensors"), metadata={"format": "pt"})
     return out
