@@ -43,6 +43,8 @@ CANDIDATES = {
     "e5_small": ["model=e5_small"],
     # The same with the (pruned) word embeddings trained and the span loss counted twice: for the targets.
     "e5_small_spans": ["model=e5_small", "model.freeze_word_embeddings=false", "model.span_loss_weight=2.0"],
+    # The span loss counted three times: a third ingredient for the soup (bench/soup.py --members).
+    "e5_small_spans3": ["model=e5_small", "model.freeze_word_embeddings=false", "model.span_loss_weight=3.0"],
     "tiny": ["model=tiny", "trainer.epochs=10"],
     "tiny_mlm": ["model=tiny_mlm", "trainer.epochs=10"],
 }
@@ -50,7 +52,8 @@ CANDIDATES = {
 # would ship: the transformer with the baseline's n-gram label model (infer/ngram.py); the others
 # average predictors here.
 ENSEMBLES = {"e5_small+baseline": ("e5_small", "baseline"), "e5_small+e5_frozen": ("e5_small", "e5_frozen"),
-             "e5_small_spans+baseline": ("e5_small_spans", "baseline")}
+             "e5_small_spans+baseline": ("e5_small_spans", "baseline"),
+             "e5_small_spans3+baseline": ("e5_small_spans3", "baseline")}
 RESULTS = Path("bench/results")
 RUNS = Path("bench/runs")
 
