@@ -56,11 +56,9 @@ def quantisable(graph) -> list[str]:
 
 
 def quantise(fp32: Path, out: Path, exclude: list[str]) -> None:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from infer.fast import quantise_dynamic
 
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantise_dynamic(fp32, out, exclude=exclude)
     copy_metadata(fp32, out)
 
 

@@ -111,6 +111,19 @@ def half_weights(graph, min_size: int = 4096) -> None:
         graph.graph.node.insert(0, node)
 
 
+def quantise_dynamic(fp32: Path, out: Path, per_channel: bool = True, exclude: list[str] | None = None,
+                     unsigned: bool = False, reduce_range: bool = False) -> Path:
+    """Dynamic int8 quantisation of a fused float32 graph: int8 weights (one scale per output channel, or
+    per matrix), activations scaled per batch at run time. ``exclude``: node names left in float32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QUInt8 if unsigned else QuantType.QInt8,
+                     per_channel=per_channel, reduce_range=reduce_range, nodes_to_exclude=exclude or [],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    return out
+
+
 def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = True,
            per_channel: bool = True, opset: int = 17, weights: bool = True, fp16_weights: bool = False,
            ngram_labels: str | Path | None = None, ngram_weight: float = 0.5,
@@ -130,7 +143,6 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
     """
     import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
     from transformers.utils import logging as hf_logging
 
@@ -174,9 +186,7 @@ def export(model_dir: str | Path, out: str | Path | None = None, int8: bool = Tr
         del fused
         final = tmp / "fused.onnx"
         if int8:
-            quantize_dynamic(str(tmp / "fused.onnx"), str(tmp / "int8.onnx"), weight_type=QuantType.QInt8,
-                             per_channel=per_channel, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            final = tmp / "int8.onnx"
+            final = quantise_dynamic(tmp / "fused.onnx", tmp / "int8.onnx", per_channel=per_channel)
         graph = onnx.load(str(final))
         if fp16_weights and not int8:
             half_weights(graph)

@@ -382,12 +382,10 @@ def run_soup(args) -> int:
     from train.soup import SoupError, average_weights
 
     runs = [Path(r) for r in args.runs]
-    if args.weights is None:  # --weight: the first of two runs' share
-        if len(runs) != 2:
-            raise InputError(f"{len(runs)} runs: give each one's share with --weights W1 W2 ... (--weight is for two)")
-        weights = [args.weight, 1 - args.weight]
-    else:
-        weights = args.weights
+    if args.weights is None and len(runs) > 2:
+        raise InputError(f"{len(runs)} runs: give each one's share with --weights W1 W2 ... (--weight is for two)")
+    # --weight: the first of two runs' share (one run is refused by average_weights)
+    weights = args.weights or [args.weight, 1 - args.weight]
     try:
         out = average_weights(runs, weights, Path(args.out))
     except SoupError as e:
