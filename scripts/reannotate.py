@@ -3,6 +3,7 @@
     python scripts/reannotate.py sample data/annotation/reannot --batches 21,32,33,47,53,56,58
     # blind annotators write DIR/first_NN_K.jsonl (the whole batch, in parts by article)
     # and DIR/second_NN.jsonl (a random --double share of the batch, read by someone else)
+    python scripts/reannotate.py extend data/annotation/reannot --batch 53   # where the drawn share is too thin
     python scripts/reannotate.py differences data/annotation/reannot
     # adjudicators settle every record where the dataset, first and second differ: DIR/adjudicated_*.jsonl
     python scripts/reannotate.py figures data/annotation/reannot
@@ -102,7 +103,8 @@ def load(d: Path) -> tuple[dict, dict[str, dict[str, dict]], dict[str, dict[str,
             readings[reading].update({r["id"]: r for r in recs})
             written[reading].update({a["id"]: a for a in read_jsonl(f)})
     for b, p in plan["batches"].items():
-        for reading, ids in (("first", [i for part in p["first"] for i in part]), ("second", p["second"])):
+        for reading, ids in (("first", [i for part in p["first"] for i in part]),
+                             ("second", p["second"] + p.get("second_extra", []))):
             missing = [i for i in ids if i not in readings[reading]]
             if missing:
                 raise SystemExit(f"batch {b}: {len(missing)} sentences have no {reading} reading yet, e.g. {missing[0]}")
@@ -121,8 +123,11 @@ def disputes(plan: dict, readings: dict) -> list[str]:
 
 
 def differences(d: Path) -> None:
+    """differences.md: the disputes no verdict settles yet (all of them the first time)."""
     plan, readings, _ = load(d)
-    ids = disputes(plan, readings)
+    every = disputes(plan, readings)
+    settled = verdicts(d)
+    ids = [i for i in every if i not in settled]
     lines = ["# Re-annotation: where the dataset, the first and the second reading differ", "",
              ("For each sentence give the right annotation under the rules: the verdict names the reading that "
               "is right in every field (dataset, first or second), or is new, with the annotation in `correct`."), ""]
@@ -132,8 +137,27 @@ def differences(d: Path) -> None:
         lines += [f"## [{i}] ({rs['dataset']['split']}) differs in: {', '.join(fields)}", rs["dataset"]["text"], ""]
         lines += [f"- {k}: {shown(r)}" for k, r in rs.items()] + [""]
     (d / "differences.md").write_text("\n".join(lines), encoding="utf-8")
-    (d / "disputes.json").write_text(json.dumps(ids, indent=0) + "\n", encoding="utf-8")
-    print(f"{len(ids)} of {sum(len(r) for r in (readings['dataset'],))} records differ: {d / 'differences.md'}")
+    (d / "disputes.json").write_text(json.dumps(every, indent=0) + "\n", encoding="utf-8")
+    print(f"{len(every)} of {len(readings['dataset'])} records differ, {len(ids)} with no verdict yet: "
+          f"{d / 'differences.md'}")
+
+
+def extend(d: Path, batch: int, parts: int) -> None:
+    """Read the rest of a batch a second time too, where its drawn share gave too few claims to judge it
+    by; the figures give the drawn share and the whole batch apart."""
+    plan = json.loads((d / "plan.json").read_text(encoding="utf-8"))
+    p = plan["batches"][str(batch)]
+    cands, current = load_candidates(), dataset_records()
+    rest = [i for part in p["first"] for i in part if i not in set(p["second"])]
+    size = math.ceil(len(rest) / parts)
+    p["second_extra"] = rest
+    for k in range(parts):
+        chunk = rest[k * size:(k + 1) * size]
+        (d / f"sheet_second_{batch:02d}_extra_{k + 1}.md").write_text(
+            sheet(f"Batch {batch}, the rest of the batch, part {k + 1} of {parts}", chunk, cands, current),
+            encoding="utf-8")
+    (d / "plan.json").write_text(json.dumps(plan, indent=1) + "\n", encoding="utf-8")
+    print(f"batch {batch}: {len(rest)} more sentences to read a second time, in {parts} sheets")
 
 
 def agreement(a: dict, b: dict, ids: list[str]) -> dict:
@@ -189,20 +213,23 @@ def figures(d: Path) -> None:
         result["per_batch"][f"batch_{int(b):02d}"] = {
             "sentences": len(every), "first_vs_second": agreement(first, second, p["second"]),
             "first_vs_dataset": agreement(first, ds, every)}
+        if p.get("second_extra"):
+            result["per_batch"][f"batch_{int(b):02d}"]["first_vs_second_whole_batch"] = agreement(
+                first, second, p["second"] + p["second_extra"])
     doubled = [i for p in plan["batches"].values() for i in p["second"]]
     every = [i for p in plan["batches"].values() for part in p["first"] for i in part]
     result["all"] = {"sentences": len(every), "first_vs_second": agreement(first, second, doubled),
                      "first_vs_dataset": agreement(first, ds, every)}
-    if all((d / f).exists() for f in ("disputes.json",)) and list(d.glob("adjudicated_*.jsonl")):
+    if list(d.glob("adjudicated_*.jsonl")):
         rows, settled = corrections(d)
-        changed = {r["id"] for r in rows}
+        changed = {r["id"]: r for r in rows}
         cands = load_candidates()
         per_label: dict[str, Counter] = {}
         for i in every:
             c = per_label.setdefault(ds[i]["label"], Counter())
             c["records"] += 1
             if i in changed:
-                new = to_record(rows[[r["id"] for r in rows].index(i)], cands[i])
+                new = to_record(changed[i], cands[i])
                 for k in ("label", "actor", "target"):
                     c[k] += new[k] != ds[i][k]
         result["adjudication"] = {"disputed": len(settled), "dataset_changed": len(changed),
@@ -213,8 +240,10 @@ def figures(d: Path) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for b, a in [*result["per_batch"].items(), ("all", result["all"])]:
         s, t = a["first_vs_second"], a["first_vs_dataset"]
-        print(f"| {b} | {a['sentences']} | {s['n']} | {s['kappa_label']} | {s['actor_exact_f1']} | "
-              f"{s['target_exact_f1']} | {t['kappa_label']} | {t['actor_exact_f1']} |")
+        for s in (a["first_vs_second"], a.get("first_vs_second_whole_batch")):
+            if s:
+                print(f"| {b} | {a['sentences']} | {s['n']} | {s['kappa_label']} | {s['actor_exact_f1']} | "
+                      f"{s['target_exact_f1']} | {t['kappa_label']} | {t['actor_exact_f1']} |")
     if "adjudication" in result:
         print(json.dumps(result["adjudication"], ensure_ascii=False))
 
@@ -230,18 +259,20 @@ def apply(d: Path, to: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["sample", "differences", "figures", "apply"])
+    ap.add_argument("action", choices=["sample", "extend", "differences", "figures", "apply"])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--batches", type=lambda v: [int(b) for b in v.split(",")], help="sample: the batches to read again")
     ap.add_argument("--double", type=float, default=0.2, help="sample: the share of each batch read a second time")
     ap.add_argument("--part-size", type=int, default=130, help="sample: about this many sentences per annotator")
     ap.add_argument("--seed", type=int, default=20261206)
+    ap.add_argument("--batch", type=int, help="extend: the batch to read a second time in full")
+    ap.add_argument("--parts", type=int, default=2, help="extend: sheets to cut the rest of the batch into")
     ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
     args = ap.parse_args()
     if args.action == "sample" and not args.batches:
         ap.error("sample needs --batches, e.g. --batches 21,47")
     {"sample": lambda: sample(args.dir, args.batches, args.double, args.part_size, args.seed),
-     "differences": lambda: differences(args.dir), "figures": lambda: figures(args.dir),
+     "extend": lambda: extend(args.dir, args.batch, args.parts), "differences": lambda: differences(args.dir), "figures": lambda: figures(args.dir),
      "apply": lambda: apply(args.dir, args.to)}[args.action]()
 
 
