@@ -86,6 +86,11 @@ Round 2 rules, one check function each (check_58 ... check_74):
       المدعومة من الغرب، الذين يعارضون الحرب): it may only say which side a party is on
   79  a denial with no word of denial or refusal (نفى، رفض، كذب، مزاعم، استبعد ...): it may be a
       confirmation, a vindication or a negation that answers nobody
+Rules of the re-annotation round (88-95):
+  88  a claim with a null actor or target in a sentence with a bare demonstrative (هؤلاء، أولئك)
+  89  a span that starts with a number right after a hedge (نحو، حوالي، أكثر من) it leaves out
+  90  a span that ends in a bracketed short name after the name («... (حماس)»)
+  93  a demand (label or also) in a sentence with a prayer formula (اللهم، نسأل الله، سائلا المولى)
 """
 
 from __future__ import annotations
@@ -1075,10 +1080,63 @@ def check_79(rec, t, where, prev):
                                        "answers nobody is none or agreement (79, 50, 66)"))]
 
 
+# 88: a bare demonstrative standing for a party (هؤلاء، أولئك) is a noun phrase and is the span.
+DEMONSTRATIVE = re.compile(W + r"[وف]?(?:ل)?(?:هؤلاء|هولاء|اولئك|اولئكم)" + E)
+
+
+def check_88(rec, t, where, prev):
+    m = DEMONSTRATIVE.search(t)
+    if rec["label"] == "none" or not m:
+        return []
+    return [("88", field, None, (f"«{m.group(0).strip()}» may stand for the party: a bare demonstrative is a noun "
+                                 "phrase and is the span, only pronouns and pro-drop give null (88)"))
+            for field in ("actor", "target") if rec[field] is None]
+
+
+# 89: a hedge before a number (نحو، حوالي، قرابة، أكثر من) heads the noun phrase and stays in the span.
+HEDGE_BEFORE = re.compile(r"(?:نحو|حوالي|حوالى|قرابة|زهاء|اكثر من|أكثر من|اقل من|أقل من|ما يزيد عن|ما يزيد على)\s*$")
+NUMBER_START = re.compile(r"^(?:\d|[٠-٩]|عشر|عشرات|مئات|الاف|آلاف|ألف|الف|مائة|مئة|مليون|ملايين|ثلاث|اربع|أربع|خمس|ست|سبع|"
+                          r"ثمان|تسع|اثن)")
+
+
+def check_89(rec, t, where, prev):
+    hits = []
+    for field in ("actor", "target"):
+        sp = rec[field]
+        if sp and NUMBER_START.match(sp["text"]) and HEDGE_BEFORE.search(rec["text"][:sp["start"]]):
+            hits.append(("89", field, sp, "a hedge before the number is left out of the span: it heads the noun "
+                                          "phrase and stays in it (89)"))
+    return hits
+
+
+# 90: a bracketed acronym or second name after a complete name is an apposition, left out of the span.
+BRACKET_END = re.compile(r"\S\s*\([^()]{1,30}\)$")
+
+
+def check_90(rec, t, where, prev):
+    return [("90", field, rec[field], "the span ends in a bracketed short name after the name: an apposition, "
+                                      "left out unless it completes the name (90, 71, 86)")
+            for field in ("actor", "target") if rec[field] and BRACKET_END.search(rec[field]["text"])]
+
+
+# 93: a prayer to God asks nothing of any party in the story: none.
+PRAYER = re.compile(W + r"(?:اللهم|يا الله|يا رب|نسال الله|اسال الله|نسال المولى|اسال المولى|سائلا المولى|سائلين المولى|"
+                    r"سائلا الله|سائلين الله|داعيا الله|داعين الله|ندعو الله|ادعو الله)" + E)
+
+
+def check_93(rec, t, where, prev):
+    m = PRAYER.search(t)
+    if not m or "demand" not in kinds_of(rec):
+        return []
+    field = "label" if rec["label"] == "demand" else "also"
+    return [("93", field, rec[field], f"«{m.group(0).strip()}»: a prayer to God is none; the demand may rest on it (93)")]
+
+
 NEW_CHECKS = {
     "58": check_58, "59": check_59, "60": check_60, "61": check_61, "62": check_62, "63": check_63,
     "64": check_64, "65": check_65, "66": check_66, "67": check_67, "68": check_68, "69": check_69,
     "70": check_70, "71": check_71, "72": check_72, "73": check_73, "74": check_74, "75": check_75, "77": check_77, "79": check_79,
+    "88": check_88, "89": check_89, "90": check_90, "93": check_93,
 }
 
 

@@ -5,7 +5,8 @@
     # and DIR/second_NN.jsonl (a random --double share of the batch, read by someone else)
     python scripts/reannotate.py extend data/annotation/reannot --batch 53   # where the drawn share is too thin
     python scripts/reannotate.py differences data/annotation/reannot
-    # adjudicators settle every record where the dataset, first and second differ: DIR/adjudicated_*.jsonl
+    # adjudicators settle every record where the dataset, first and second differ (DIR/differences_K.md,
+    # the ones still unsettled each time) into DIR/adjudicated_*.jsonl
     python scripts/reannotate.py figures data/annotation/reannot
     python scripts/reannotate.py apply data/annotation/reannot --to data/annotation/review/applied_reannot.jsonl
 
@@ -123,7 +124,7 @@ def disputes(plan: dict, readings: dict) -> list[str]:
 
 
 def differences(d: Path) -> None:
-    """differences.md: the disputes no verdict settles yet (all of them the first time)."""
+    """differences_K.md: the disputes no verdict settles yet (all of them the first time, K = 1)."""
     plan, readings, _ = load(d)
     every = disputes(plan, readings)
     settled = verdicts(d)
@@ -136,10 +137,11 @@ def differences(d: Path) -> None:
         fields = sorted({f for a in rs.values() for b in rs.values() for f in differing(a, b)})
         lines += [f"## [{i}] ({rs['dataset']['split']}) differs in: {', '.join(fields)}", rs["dataset"]["text"], ""]
         lines += [f"- {k}: {shown(r)}" for k, r in rs.items()] + [""]
-    (d / "differences.md").write_text("\n".join(lines), encoding="utf-8")
+    sheet_file = d / f"differences_{len(list(d.glob('differences_*.md'))) + 1}.md"
+    sheet_file.write_text("\n".join(lines), encoding="utf-8")
     (d / "disputes.json").write_text(json.dumps(every, indent=0) + "\n", encoding="utf-8")
     print(f"{len(every)} of {len(readings['dataset'])} records differ, {len(ids)} with no verdict yet: "
-          f"{d / 'differences.md'}")
+          f"{sheet_file}")
 
 
 def extend(d: Path, batch: int, parts: int) -> None:
@@ -220,7 +222,10 @@ def figures(d: Path) -> None:
     every = [i for p in plan["batches"].values() for part in p["first"] for i in part]
     result["all"] = {"sentences": len(every), "first_vs_second": agreement(first, second, doubled),
                      "first_vs_dataset": agreement(first, ds, every)}
-    if list(d.glob("adjudicated_*.jsonl")):
+    pending = [i for i in disputes(plan, readings) if i not in verdicts(d)]
+    if pending:
+        print(f"{len(pending)} differences have no verdict yet: no adjudication figures")
+    else:
         rows, settled = corrections(d)
         changed = {r["id"]: r for r in rows}
         cands = load_candidates()
