@@ -30,6 +30,13 @@ sentences that only one annotator has read, at random. A batch still below the b
 annotated a second time in full (`--batches 21,47 --per-batch 0`, excluding the re-check's ids). They are annotated blind as above; `figures`
 then also gives, per batch, kappa and actor F1 of the new annotation against the batch's first
 annotation (`raw/batch_NN.jsonl`): a second independent annotation, as the doubles are.
+
+A blind second reading of whole evaluation splits uses the same steps once more:
+
+    python scripts/audit.py sample data/annotation/evalread --splits dev,test
+
+takes every record of those splits in article order (no draw), so that readers given ranges of
+lines read whole articles.
 """
 
 from __future__ import annotations
@@ -87,18 +94,27 @@ def single_read(batches: list[int], per_batch: int, skip: set[str], rng: random.
     return picked
 
 
+def whole_splits(splits: list[str]) -> list[dict]:
+    """Every record of these splits, article by article in reading order (the evaluation splits are
+    whole articles, so a reader of a range of lines reads whole articles)."""
+    return [{**r, "split": s} for s in splits for r in read_jsonl(DATA / f"{s}.jsonl")]
+
+
 def sample(out: Path, exclude: list[Path], seed: int, below: float | None = None, per_batch: int = 40,
-           batches: list[int] | None = None) -> None:
+           batches: list[int] | None = None, splits: list[str] | None = None) -> None:
     skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
     rng = random.Random(seed)
-    if below is None and not batches:
+    if splits:
+        picked = whole_splits(splits)
+    elif below is None and not batches:
         picked = stratified(skip, rng)
     else:
         if not batches:
             batches = batches_below(below)
             print(f"batches below {below}: {', '.join(map(str, batches))}")
         picked = single_read(batches, per_batch, skip, rng)
-    rng.shuffle(picked)
+    if not splits:
+        rng.shuffle(picked)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sample_ids.json").write_text(json.dumps([r["id"] for r in picked], indent=0), encoding="utf-8")
     (out / "dataset_at_sample.jsonl").write_text(
@@ -263,8 +279,11 @@ def main() -> None:
     ap.add_argument("--per-batch", type=int, default=40, help="sample with --below or --batches: sentences per batch (0: all)")
     ap.add_argument("--batches", type=lambda v: [int(b) for b in v.split(",")],
                     help="sample: re-check these batches (e.g. 21,47), not the ones --below picks")
+    ap.add_argument("--splits", type=lambda v: v.split(","),
+                    help="sample: every record of these splits, in article order (e.g. dev,test), not a random draw")
     args = ap.parse_args()
-    {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch, args.batches), "differences": lambda: differences(args.dir),
+    {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch, args.batches,
+                              args.splits), "differences": lambda: differences(args.dir),
      "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to)}[args.action]()
 
 
