@@ -39,7 +39,8 @@ THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jso
               "annotation/review/applied_rule75_79.jsonl", "annotation/review/applied_recheck.jsonl",
               "annotation/review/applied_recheck2.jsonl", "annotation/review/applied_rules81_86.jsonl",
               "annotation/review/applied_audit3.jsonl", "annotation/review/applied_reannot.jsonl",
-              "annotation/review/applied_rules88_95.jsonl", "annotation/review/applied_audit4.jsonl"]
+              "annotation/review/applied_rules88_95.jsonl", "annotation/review/applied_audit4.jsonl",
+              "annotation/review/applied_evalread.jsonl"]
 
 
 def final_split(cand: dict) -> str:

@@ -31,8 +31,16 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from annotations import (ANNOTATION_FIELDS, cohen_kappa, dataset_records, load_candidates, read_annotations, read_jsonl,
-                         span_f1, to_record)
+from annotations import (
+    ANNOTATION_FIELDS,
+    cohen_kappa,
+    dataset_records,
+    load_candidates,
+    read_annotations,
+    read_jsonl,
+    span_f1,
+    to_record,
+)
 from audit import differing, shown
 
 READINGS = ("dataset", "first", "second")
