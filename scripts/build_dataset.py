@@ -40,7 +40,7 @@ THIRD_PASS = ["annotation/adjudicated.jsonl", "annotation/adjudicated_round2.jso
               "annotation/review/applied_recheck2.jsonl", "annotation/review/applied_rules81_86.jsonl",
               "annotation/review/applied_audit3.jsonl", "annotation/review/applied_reannot.jsonl",
               "annotation/review/applied_rules88_95.jsonl", "annotation/review/applied_audit4.jsonl",
-              "annotation/review/applied_evalread.jsonl"]
+              "annotation/review/applied_evalread.jsonl", "annotation/review/applied_audit5.jsonl"]
 
 
 def final_split(cand: dict) -> str:
