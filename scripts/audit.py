@@ -260,6 +260,11 @@ def apply(d: Path, to: Path) -> None:
             if not v.get("correct"):
                 raise SystemExit(f"{v['id']}: the dataset is wrong but the verdict gives no correct annotation")
             rows.append({"id": v["id"], **v["correct"], "rule": v.get("rule"), "note": v.get("note")})
+    write_third_pass(rows, to)
+
+
+def write_third_pass(rows: list[dict], to: Path) -> None:
+    """The corrections as third-pass records for scripts/build_dataset.py, each checked against its sentence."""
     to.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     _, errors = read_annotations(to, load_candidates())
     if errors:

@@ -1104,8 +1104,8 @@ def check_89(rec, t, where, prev):
     for field in ("actor", "target"):
         sp = rec[field]
         if sp and NUMBER_START.match(sp["text"]) and HEDGE_BEFORE.search(rec["text"][:sp["start"]]):
-            hits.append(("89", field, sp, "a hedge before the number is left out of the span: it heads the noun "
-                                          "phrase and stays in it (89)"))
+            hits.append(("89", field, sp, ("a hedge before the number is left out of the span: it heads the noun "
+                                           "phrase and stays in it (89)")))
     return hits
 
 
@@ -1114,8 +1114,8 @@ BRACKET_END = re.compile(r"\S\s*\([^()]{1,30}\)$")
 
 
 def check_90(rec, t, where, prev):
-    return [("90", field, rec[field], "the span ends in a bracketed short name after the name: an apposition, "
-                                      "left out unless it completes the name (90, 71, 86)")
+    return [("90", field, rec[field], ("the span ends in a bracketed short name after the name: an apposition, "
+                                       "left out unless it completes the name (90, 71, 86)"))
             for field in ("actor", "target") if rec[field] and BRACKET_END.search(rec[field]["text"])]
 
 

@@ -41,7 +41,7 @@ from annotations import (
     span_f1,
     to_record,
 )
-from audit import differing, shown
+from audit import differing, shown, write_third_pass
 
 READINGS = ("dataset", "first", "second")
 
@@ -252,7 +252,7 @@ def figures(d: Path) -> None:
     print("| batch | sentences | read twice | kappa | actor F1 | target F1 | first vs dataset: kappa | actor F1 |")
     print("|---|---|---|---|---|---|---|---|")
     for b, a in [*result["per_batch"].items(), ("all", result["all"])]:
-        s, t = a["first_vs_second"], a["first_vs_dataset"]
+        t = a["first_vs_dataset"]
         for s in (a["first_vs_second"], a.get("first_vs_second_whole_batch")):
             if s:
                 print(f"| {b} | {a['sentences']} | {s['n']} | {s['kappa_label']} | {s['actor_exact_f1']} | "
@@ -262,12 +262,7 @@ def figures(d: Path) -> None:
 
 
 def apply(d: Path, to: Path) -> None:
-    rows, _ = corrections(d)
-    to.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    _, errors = read_annotations(to, load_candidates())
-    if errors:
-        raise SystemExit("\n".join(errors))
-    print(f"{len(rows)} corrected records -> {to}")
+    write_third_pass(corrections(d)[0], to)
 
 
 def main() -> None:
