@@ -35,7 +35,7 @@ validate: $(FULL)
 # Retrain the model that ships in infer/default_model (the winner on dev of bench/quality.py and
 # bench/soup.py): two fine-tunes of e5-small (about an hour each on an idle 2-core CPU), the one with
 # frozen word embeddings (experiment=default_model) and the one with trained embeddings and the span
-# loss counted twice, averaged 0.25/0.75 (`tasrih soup`), exported to ONNX (float16-stored weights,
+# loss counted twice, averaged 0.75/0.25 (`tasrih soup`), exported to ONNX (float16-stored weights,
 # float32 compute) without its safetensors weights, with the classical baseline's label probabilities
 # averaged in (infer/ngram.py) and the span thresholds and mixture temperature fitted on dev.
 default-model: $(FULL)
@@ -44,7 +44,7 @@ default-model: $(FULL)
 	$(BIN)/tasrih train experiment=default_model output_dir=outputs/default_spans trainer.checkpoint_every=100 \
 		model.freeze_word_embeddings=false model.span_loss_weight=2.0
 	$(BIN)/tasrih train model=baseline output_dir=outputs/default_baseline
-	$(BIN)/tasrih soup outputs/default_model outputs/default_spans --weight 0.25 --out outputs/default_soup
+	$(BIN)/tasrih soup outputs/default_model outputs/default_spans --weight 0.75 --out outputs/default_soup
 	rm -rf infer/default_model
 	$(BIN)/tasrih export --model outputs/default_soup --fp16-weights --out infer/default_model --no-weights \
 		--ngram-labels outputs/default_baseline --calibrate data/dev.jsonl
