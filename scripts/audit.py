@@ -100,9 +100,16 @@ def whole_splits(splits: list[str]) -> list[dict]:
     return [{**r, "split": s} for s in splits for r in read_jsonl(DATA / f"{s}.jsonl")]
 
 
+def ids_in(path: Path) -> set[str]:
+    """The ids an --exclude file names: an ids list (sample_ids.json) or records / hits (a .jsonl with "id")."""
+    if path.suffix == ".jsonl":
+        return {r["id"] for r in read_jsonl(path)}
+    return set(json.loads(path.read_text(encoding="utf-8")))
+
+
 def sample(out: Path, exclude: list[Path], seed: int, below: float | None = None, per_batch: int = 40,
            batches: list[int] | None = None, splits: list[str] | None = None) -> None:
-    skip = {i for f in exclude for i in json.loads(f.read_text(encoding="utf-8"))}
+    skip = {i for f in exclude for i in ids_in(f)}
     rng = random.Random(seed)
     if splits:
         picked = whole_splits(splits)
@@ -253,9 +260,15 @@ def against_first_pass(dataset: dict[str, dict], audit: dict[str, dict]) -> dict
     return out
 
 
-def apply(d: Path, to: Path) -> None:
+def apply(d: Path, to: Path, defer_to: list[Path] = ()) -> None:
+    """The corrections of DIR's adjudication; a record that a later-built pass in --defer-to adjudicated
+    (an audit's DIR/adjudicated.jsonl) keeps that pass's verdict and is left out here."""
+    deferred = {i for f in defer_to for i in ids_in(f)}
     rows = []
     for v in read_jsonl(d / "adjudicated.jsonl"):
+        if v["id"] in deferred:
+            print(f"{v['id']}: left to {', '.join(map(str, defer_to))}")
+            continue
         if any(v.get(k) in ("E", "N") for k in ("label", "actor", "target")):
             if not v.get("correct"):
                 raise SystemExit(f"{v['id']}: the dataset is wrong but the verdict gives no correct annotation")
@@ -276,7 +289,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=["sample", "differences", "figures", "apply"])
     ap.add_argument("dir", type=Path)
-    ap.add_argument("--exclude", type=Path, nargs="*", default=[], help="sample: ids files of earlier audits")
+    ap.add_argument("--exclude", type=Path, nargs="*", default=[],
+                    help="sample: ids files of earlier audits (sample_ids.json), or .jsonl files of records or hits")
+    ap.add_argument("--defer-to", type=Path, nargs="*", default=[],
+                    help="apply: adjudication files (.jsonl) whose records keep their verdict and are left out")
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--to", type=Path, help="apply: the third-pass file to write")
     ap.add_argument("--below", type=float,
@@ -289,7 +305,7 @@ def main() -> None:
     args = ap.parse_args()
     {"sample": lambda: sample(args.dir, args.exclude, args.seed, args.below, args.per_batch, args.batches,
                               args.splits), "differences": lambda: differences(args.dir),
-     "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to)}[args.action]()
+     "figures": lambda: figures(args.dir), "apply": lambda: apply(args.dir, args.to, args.defer_to)}[args.action]()
 
 
 if __name__ == "__main__":

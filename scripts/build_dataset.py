@@ -2,6 +2,7 @@
 
     python scripts/build_dataset.py disagreements --out FILE   # the disagreements no third pass has settled yet
     python scripts/build_dataset.py build                      # write the splits and data/annotation/agreement.json
+    python scripts/build_dataset.py corrected FILE...          # how many records third-pass files correct, by split
 
 Every candidate is annotated once in data/annotation/raw/batch_*.jsonl; some are annotated a second
 time, independently, in double_*.jsonl (11% in the first round, 16% in the second). Where the two
@@ -202,13 +203,19 @@ def genre(cand: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["disagreements", "build", "stats"])
+    ap.add_argument("action", choices=["disagreements", "build", "stats", "corrected"])
     ap.add_argument("--out", type=Path, default=ROOT / "annotation" / "disagreements.md",
                     help="disagreements: where to write them")
+    ap.add_argument("files", nargs="*", type=Path,
+                    help="corrected: third-pass files (review/applied_*.jsonl) whose records to count by split")
     args = ap.parse_args()
     cands = load_candidates()
     if args.action == "stats":
         print(markdown_stats(cands))
+        return
+    if args.action == "corrected":
+        ids = {json.loads(line)["id"] for f in args.files for line in f.read_text(encoding="utf-8").splitlines() if line}
+        print(f"{len(ids)} records:", dict(Counter(final_split(cands[i]) for i in ids).most_common()))
         return
     first = read_all("batch_*.jsonl", cands)
     second = read_all("double_*.jsonl", cands)

@@ -31,9 +31,9 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import audit
 from annotations import (
     ANNOTATION_FIELDS,
-    cohen_kappa,
     dataset_records,
     load_candidates,
     read_annotations,
@@ -41,7 +41,6 @@ from annotations import (
     span_f1,
     to_record,
 )
-from audit import differing, shown, write_third_pass
 
 READINGS = ("dataset", "first", "second")
 
@@ -126,7 +125,7 @@ def disputes(plan: dict, readings: dict) -> list[str]:
     for p in plan["batches"].values():
         for i in (i for part in p["first"] for i in part):
             rs = [readings[k][i] for k in READINGS if i in readings[k]]
-            if any(differing(a, b) for a in rs for b in rs):
+            if any(audit.differing(a, b) for a in rs for b in rs):
                 out.append(i)
     return out
 
@@ -137,17 +136,20 @@ def differences(d: Path) -> None:
     every = disputes(plan, readings)
     settled = verdicts(d)
     ids = [i for i in every if i not in settled]
+    (d / "disputes.json").write_text(json.dumps(every, indent=0) + "\n", encoding="utf-8")
+    if not ids:
+        print(f"{len(every)} of {len(readings['dataset'])} records differ, every one settled")
+        return
     lines = ["# Re-annotation: where the dataset, the first and the second reading differ", "",
              ("For each sentence give the right annotation under the rules: the verdict names the reading that "
               "is right in every field (dataset, first or second), or is new, with the annotation in `correct`."), ""]
     for i in ids:
         rs = {k: readings[k][i] for k in READINGS if i in readings[k]}
-        fields = sorted({f for a in rs.values() for b in rs.values() for f in differing(a, b)})
+        fields = sorted({f for a in rs.values() for b in rs.values() for f in audit.differing(a, b)})
         lines += [f"## [{i}] ({rs['dataset']['split']}) differs in: {', '.join(fields)}", rs["dataset"]["text"], ""]
-        lines += [f"- {k}: {shown(r)}" for k, r in rs.items()] + [""]
+        lines += [f"- {k}: {audit.shown(r)}" for k, r in rs.items()] + [""]
     sheet_file = d / f"differences_{len(list(d.glob('differences_*.md'))) + 1}.md"
     sheet_file.write_text("\n".join(lines), encoding="utf-8")
-    (d / "disputes.json").write_text(json.dumps(every, indent=0) + "\n", encoding="utf-8")
     print(f"{len(every)} of {len(readings['dataset'])} records differ, {len(ids)} with no verdict yet: "
           f"{sheet_file}")
 
@@ -171,9 +173,8 @@ def extend(d: Path, batch: int, parts: int) -> None:
 
 
 def agreement(a: dict, b: dict, ids: list[str]) -> dict:
-    return {"n": len(ids),
-            "kappa_label": round(cohen_kappa([a[i]["label"] for i in ids], [b[i]["label"] for i in ids]), 3),
-            "actor_exact_f1": round(span_f1([a[i]["actor"] for i in ids], [b[i]["actor"] for i in ids]), 3),
+    """audit.agreement (n, kappa, actor F1) with the target's exact F1 too."""
+    return {**audit.agreement(a, b, ids),
             "target_exact_f1": round(span_f1([a[i]["target"] for i in ids], [b[i]["target"] for i in ids]), 3)}
 
 
@@ -196,13 +197,8 @@ def final(v: dict, written: dict) -> dict | None:
             "also": src.get("also") or [], "rule": v.get("rule"), "note": v.get("note")}
 
 
-def corrections(d: Path) -> tuple[list[dict], dict[str, dict]]:
-    """The records whose verdict changes the dataset (label, also, spans or actor_resolved), and the verdicts."""
-    plan, readings, written = load(d)
-    settled = verdicts(d)
-    unsettled = [i for i in disputes(plan, readings) if i not in settled]
-    if unsettled:
-        raise SystemExit(f"{len(unsettled)} differences have no verdict, e.g. {unsettled[0]}")
+def corrections(readings: dict, written: dict, settled: dict[str, dict]) -> list[dict]:
+    """The records whose verdict changes the dataset (label, also, spans or actor_resolved)."""
     cands, rows = load_candidates(), []
     for i, v in settled.items():
         row = final(v, written)
@@ -211,11 +207,16 @@ def corrections(d: Path) -> tuple[list[dict], dict[str, dict]]:
         new, old = to_record(row, cands[i]), readings["dataset"][i]
         if any(new[k] != old[k] for k in ("label", "also", "actor", "target", "actor_resolved")):
             rows.append(row)
-    return rows, settled
+    return rows
+
+
+def unsettled(plan: dict, readings: dict, settled: dict[str, dict]) -> list[str]:
+    return [i for i in disputes(plan, readings) if i not in settled]
 
 
 def figures(d: Path) -> None:
-    plan, readings, _ = load(d)
+    plan, readings, written = load(d)
+    settled = verdicts(d)
     ds, first, second = readings["dataset"], readings["first"], readings["second"]
     result: dict = {"per_batch": {}}
     for b, p in plan["batches"].items():
@@ -230,12 +231,11 @@ def figures(d: Path) -> None:
     every = [i for p in plan["batches"].values() for part in p["first"] for i in part]
     result["all"] = {"sentences": len(every), "first_vs_second": agreement(first, second, doubled),
                      "first_vs_dataset": agreement(first, ds, every)}
-    pending = [i for i in disputes(plan, readings) if i not in verdicts(d)]
+    pending = unsettled(plan, readings, settled)
     if pending:
         print(f"{len(pending)} differences have no verdict yet: no adjudication figures")
     else:
-        rows, settled = corrections(d)
-        changed = {r["id"]: r for r in rows}
+        changed = {r["id"]: r for r in corrections(readings, written, settled)}
         cands = load_candidates()
         per_label: dict[str, Counter] = {}
         for i in every:
@@ -262,7 +262,12 @@ def figures(d: Path) -> None:
 
 
 def apply(d: Path, to: Path) -> None:
-    write_third_pass(corrections(d)[0], to)
+    plan, readings, written = load(d)
+    settled = verdicts(d)
+    pending = unsettled(plan, readings, settled)
+    if pending:
+        raise SystemExit(f"{len(pending)} differences have no verdict, e.g. {pending[0]}")
+    audit.write_third_pass(corrections(readings, written, settled), to)
 
 
 def main() -> None:
